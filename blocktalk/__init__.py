@@ -1,0 +1,1 @@
+"""blocktalk: a Smalltalk-80 machine with a block-structured object memory."""
