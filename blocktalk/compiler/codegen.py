@@ -65,6 +65,7 @@ class CodeGenerator:
         self.literal_slots = {}
         self.num_temps = 0
         self.scopes = [{}]
+        self.slots = {}       # every temp slot of the method by name
         self.depth = 0
         self.max_depth = 0
         self.uses_super = False
@@ -78,9 +79,19 @@ class CodeGenerator:
         if self.depth > self.max_depth:
             self.max_depth = self.depth
 
-    def literal(self, value, node) -> int:
+    def selector_literal(self, selector: str, is_super: bool, node):
+        """Literal index of a send's selector (None for special selectors).
+        Xerox keeps the selectors of super sends apart from those of
+        ordinary sends: the same selector used both ways takes two slots."""
+        if is_super:
+            return self.literal(Symbol(selector), node, key=('super', selector))
+        if selector in B.SPECIAL_SELECTORS:
+            return None
+        return self.literal(Symbol(selector), node)
+
+    def literal(self, value, node, key=None) -> int:
         """Index of ``value`` in the literal frame, adding it on first use."""
-        key = literal_key(value)
+        key = key or literal_key(value)
         index = self.literal_slots.get(key)
         if index is None:
             index = len(self.literals)
@@ -92,15 +103,28 @@ class CodeGenerator:
 
     # -- scopes -----------------------------------------------------------------------
     def declare(self, decls, is_arg: bool, what: str) -> None:
-        """Give each declared name the next slot of the method's temp frame."""
+        """Give each declared name a slot of the method's temp frame.
+
+        Like the Xerox compiler, a block argument or temporary whose name
+        already has a slot in this method (a method temporary, or a block
+        variable of an earlier block) shares that slot; other names get the
+        next free slot."""
         scope = self.scopes[-1]
+        in_block = len(self.scopes) > 1
         for d in decls:
             if d.name in scope:
                 raise self.error(f"duplicate {what} {d.name!r}", d)
-            if self.num_temps >= MAX_TEMPS:
-                raise self.error("too many temporaries", d)
-            scope[d.name] = _Var('temp', self.num_temps, d.name, is_arg)
-            self.num_temps += 1
+            shared = self.slots.get(d.name) if in_block else None
+            if shared is not None and not shared.is_arg:
+                index = shared.index
+            else:
+                if self.num_temps >= MAX_TEMPS:
+                    raise self.error("too many temporaries", d)
+                index = self.num_temps
+                self.num_temps += 1
+            var = _Var('temp', index, d.name, is_arg and not in_block)
+            scope[d.name] = var
+            self.slots.setdefault(d.name, var)
 
     def lookup(self, node: N.Variable) -> _Var:
         name = node.name
@@ -113,9 +137,64 @@ class CodeGenerator:
             return _Var('inst', self.inst_vars[name], name)
         return _Var('global', name=name)
 
+    # -- literal order -------------------------------------------------------------------
+    def reserve(self, node, names) -> None:
+        """Add the literals of ``node`` to the frame in the Xerox compiler's
+        order: a walk of the tree in which a message's selector comes
+        before its receiver and arguments.  ``names`` is the set of
+        declared names in scope (they are not globals)."""
+        if isinstance(node, N.Literal):
+            if not (isinstance(node.value, int) and -1 <= node.value <= 2):
+                self.literal(node.value, node)
+        elif isinstance(node, N.Variable):
+            if (node.name not in PSEUDO and node.name not in names
+                    and node.name not in self.inst_vars):
+                self.literal(Binding(node.name), node)
+        elif isinstance(node, N.Assign):
+            self.reserve(node.value, names)
+            self.reserve(node.target, names)
+        elif isinstance(node, N.Return):
+            self.reserve(node.value, names)
+        elif isinstance(node, N.Send):
+            if self.inline_kind(node) is None:
+                self.selector_literal(node.selector, self.is_super(node.receiver), node)
+                self.reserve(node.receiver, names)
+                for arg in node.args:
+                    self.reserve(arg, names)
+            elif self.inline_kind(node) == 'while':
+                self.reserve(node.args[0], names)
+                self.reserve(node.receiver, names)
+            else:
+                # Xerox sizes a conditional from the end backwards (a jump's
+                # size depends on the code it skips): else, then, condition.
+                then_part, else_part = self.branches(node)
+                for part in (else_part, then_part):
+                    if isinstance(part, N.Block):
+                        self.reserve(part, names)
+                self.reserve(node.receiver, names)
+        elif isinstance(node, N.Cascade):
+            self.reserve(node.receiver, names)
+            for part in node.messages:
+                self.selector_literal(part.selector, self.is_super(node.receiver), part)
+                for arg in part.args:
+                    self.reserve(arg, names)
+        elif isinstance(node, N.Block):
+            inner = names | {d.name for d in node.args} | {d.name for d in node.temps}
+            for stmt in node.statements:
+                self.reserve(stmt, inner)
+            if len(node.args) > 2:
+                self.literal(len(node.args), node)
+
+    @staticmethod
+    def is_super(node) -> bool:
+        return isinstance(node, N.Variable) and node.name == 'super'
+
     # -- method -------------------------------------------------------------------------
     def generate(self) -> list:
         m = self.method
+        names = {d.name for d in m.args} | {d.name for d in m.temps}
+        for stmt in m.statements:
+            self.reserve(stmt, names)
         self.declare(m.args, True, 'argument')
         self.declare(m.temps, False, 'temporary')
         stmts = m.statements
@@ -128,7 +207,7 @@ class CodeGenerator:
                 code.append(B.RETURN_NIL)
             return code
         code = self.statements(stmts)
-        if not stmts or not isinstance(stmts[-1], N.Return):
+        if not stmts or not self.always_returns(stmts[-1]):
             code.append(B.RETURN_SELF)
         return code
 
@@ -189,6 +268,8 @@ class CodeGenerator:
                 return inlined
         code = self.value(node)
         self.stack(-1)
+        if self.always_returns(node):
+            return code    # control never gets here: no pop
         return code + [B.POP]
 
     def push_literal(self, value, node) -> list:
@@ -261,7 +342,7 @@ class CodeGenerator:
             special = B.SPECIAL_SELECTORS.get(selector)
             if special is not None:
                 return [special]
-        index = self.literal(Symbol(selector), node)
+        index = self.selector_literal(selector, is_super, node)
         if is_super:
             self.uses_super = True
         elif nargs <= 2 and index < 16:
@@ -308,12 +389,16 @@ class CodeGenerator:
             self.stack(-1)
         body = [b for part in body for b in part]
         stmts = node.statements
+        if not stmts and node.args:
+            # Xerox: an empty block with arguments answers its last argument.
+            stmts = [N.Variable(node.line, node.column, node.args[-1].name)]
         body += self.statements(stmts, value_of_last=True)
         if not (stmts and isinstance(stmts[-1], N.Return)):
             body.append(B.BLOCK_RETURN_TOP)
         self.scopes.pop()
         self.depth = outer_depth
-        return code + self.jump(len(body), node) + body
+        # Xerox always jumps over a block body with the long form.
+        return code + self.long_jump(len(body), node) + body
 
     @staticmethod
     def pop_store_temp(index: int) -> list:
@@ -338,6 +423,11 @@ class CodeGenerator:
             raise self.error("method too large: jump out of range", node)
         return [B.LONG_JUMP + 4 + (distance >> 8), distance & 0xFF]
 
+    def long_jump(self, distance: int, node) -> list:
+        if not -1024 <= distance <= 1023:
+            raise self.error("method too large: jump out of range", node)
+        return [B.LONG_JUMP + 4 + (distance >> 8), distance & 0xFF]
+
     def jump_if(self, condition: bool, distance: int, node) -> list:
         """Pop the top of stack and jump forward if it is ``condition``."""
         if not condition and 1 <= distance <= 8:
@@ -355,67 +445,99 @@ class CodeGenerator:
     def is_plain_block(node, nargs: int = 0) -> bool:
         return isinstance(node, N.Block) and len(node.args) == nargs
 
+    def inline_kind(self, node: N.Send):
+        """'if', 'if-else', 'while' or None: how a send is open-coded.
+        (The Xerox v2 compiler sends the unary whileTrue/whileFalse.)"""
+        sel, args, rcv = node.selector, node.args, node.receiver
+        if self.is_super(rcv):
+            return None
+        if sel in ('ifTrue:', 'ifFalse:', 'and:', 'or:') and self.is_plain_block(args[0]):
+            return 'if'
+        if sel in ('ifTrue:ifFalse:', 'ifFalse:ifTrue:') and \
+                self.is_plain_block(args[0]) and self.is_plain_block(args[1]):
+            return 'if-else'
+        if sel in ('whileTrue:', 'whileFalse:') and self.is_plain_block(rcv) \
+                and self.is_plain_block(args[0]):
+            return 'while'
+        return None
+
+    def branches(self, node: N.Send):
+        """(then, else) of a conditional, each a Block or a constant
+        pseudo-variable name: Xerox rewrites every conditional as
+        ifTrue:ifFalse: -- ``a and: [b]`` is ``a ifTrue: [b] ifFalse: [false]``."""
+        sel, args = node.selector, node.args
+        if sel == 'ifTrue:':
+            return args[0], 'nil'
+        if sel == 'ifFalse:':
+            return 'nil', args[0]
+        if sel == 'and:':
+            return args[0], 'false'
+        if sel == 'or:':
+            return 'true', args[0]
+        if sel == 'ifTrue:ifFalse:':
+            return args[0], args[1]
+        return args[1], args[0]          # ifFalse:ifTrue:
+
+    def always_returns(self, node) -> bool:
+        """True if control never continues after ``node`` (a return, or a
+        conditional whose branches all return)."""
+        if isinstance(node, N.Return):
+            return True
+        if isinstance(node, N.Send) and self.inline_kind(node) in ('if', 'if-else'):
+            return all(isinstance(b, N.Block) and b.statements and
+                       self.always_returns(b.statements[-1]) for b in self.branches(node))
+        return False
+
     def inline(self, node: N.Send, for_value: bool):
         """Jump code for the control messages the compiler open-codes, or
         None when the message must really be sent."""
-        sel, args, rcv = node.selector, node.args, node.receiver
-        if isinstance(rcv, N.Variable) and rcv.name == 'super':
-            return None
-        if sel in ('ifTrue:', 'ifFalse:', 'and:', 'or:') and self.is_plain_block(args[0]):
-            return self.inline_if(node, for_value)
-        if sel in ('ifTrue:ifFalse:', 'ifFalse:ifTrue:') and \
-                self.is_plain_block(args[0]) and self.is_plain_block(args[1]):
-            return self.inline_if_else(node, for_value)
-        if sel in ('whileTrue:', 'whileFalse:') and self.is_plain_block(rcv) \
-                and self.is_plain_block(args[0]):
-            return self.inline_while(node, args[0], sel == 'whileTrue:', for_value)
-        if sel in ('whileTrue', 'whileFalse') and self.is_plain_block(rcv):
-            return self.inline_while(node, None, sel == 'whileTrue', for_value)
+        kind = self.inline_kind(node)
+        if kind in ('if', 'if-else'):
+            return self.inline_conditional(node, for_value)
+        if kind == 'while':
+            return self.inline_while(node, node.selector == 'whileTrue:', for_value)
         return None
 
-    def inline_if(self, node, for_value: bool) -> list:
-        """``c ifTrue: [b]`` -> c; jumpFalse L1; b; jump L2; L1: push nil; L2:
-        and: / or: push false / true instead of nil."""
+    def branch(self, part, for_value: bool) -> list:
+        if isinstance(part, N.Block):
+            return self.inline_body(part, for_value)
+        if not for_value:
+            return []
+        self.stack(1)
+        return [PSEUDO[part]]
+
+    def inline_conditional(self, node, for_value: bool) -> list:
+        """For value: c; jumpFalse L1; then; jump L2; L1: else; L2:
+        (no jump after a branch that returns).  A one-armed ifTrue: or
+        ifFalse: for effect just jumps over its block: c; jumpFalse/True L1;
+        block; L1:.  Everything else for effect is the value form + pop."""
         sel = node.selector
         code = self.value(node.receiver)
         self.stack(-1)
+        if not for_value and sel in ('ifTrue:', 'ifFalse:'):
+            body = self.inline_body(node.args[0], for_value=False)
+            return code + self.jump_if(sel == 'ifFalse:', len(body), node) + body
+        then_part, else_part = self.branches(node)
         base = self.depth
-        body = self.inline_body(node.args[0], for_value=True)
+        then_code = self.branch(then_part, True)
         self.depth = base
-        filler = {'ifTrue:': B.PUSH_NIL, 'ifFalse:': B.PUSH_NIL,
-                  'and:': B.PUSH_FALSE, 'or:': B.PUSH_TRUE}[sel]
-        self.stack(1)
-        skip = self.jump(1, node)
-        jump_on = sel in ('ifFalse:', 'or:')
-        code += self.jump_if(jump_on, len(body) + len(skip), node) + body + skip + [filler]
-        if not for_value:
+        else_code = self.branch(else_part, True)
+        returns = isinstance(then_part, N.Block) and then_part.statements \
+            and self.always_returns(then_part.statements[-1])
+        skip = [] if returns else self.jump(len(else_code), node)
+        code += self.jump_if(False, len(then_code) + len(skip), node) + then_code + skip + else_code
+        if not for_value and not self.always_returns(node):
             code.append(B.POP)
             self.stack(-1)
         return code
 
-    def inline_if_else(self, node, for_value: bool) -> list:
-        code = self.value(node.receiver)
-        self.stack(-1)
-        base = self.depth
-        first = self.inline_body(node.args[0], for_value=True)
-        self.depth = base
-        second = self.inline_body(node.args[1], for_value=True)
-        skip = self.jump(len(second), node)
-        jump_on = node.selector == 'ifFalse:ifTrue:'
-        code += self.jump_if(jump_on, len(first) + len(skip), node) + first + skip + second
-        if not for_value:
-            code.append(B.POP)
-            self.stack(-1)
-        return code
-
-    def inline_while(self, node, body_block, while_true: bool, for_value: bool) -> list:
+    def inline_while(self, node, while_true: bool, for_value: bool) -> list:
         """L1: cond; jumpIf(!while_true) L2; body; jump L1; L2: [push nil]."""
         cond = self.inline_body(node.receiver, for_value=True)
         self.stack(-1)
-        body = self.inline_body(body_block, for_value=False) if body_block else []
-        back_distance = len(cond) + len(body) + 2  # the exit jump, unknown yet
+        body = self.inline_body(node.args[0], for_value=False)
         exit_jump = self.jump_if(not while_true, len(body) + 2, node)
-        back_distance += len(exit_jump)
+        back_distance = len(cond) + len(exit_jump) + len(body) + 2
         code = cond + exit_jump + body + self.jump(-back_distance, node)
         if for_value:
             code.append(B.PUSH_NIL)

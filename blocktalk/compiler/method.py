@@ -91,6 +91,8 @@ def _quick_flag(tree: N.Method, gen: CodeGenerator):
     with the field index for flag 6; None otherwise."""
     if tree.is_doit or tree.args or tree.temps or tree.primitive:
         return None
+    if not tree.statements:
+        return FLAG_RETURN_SELF, 0      # an empty method answers self
     if len(tree.statements) != 1 or not isinstance(tree.statements[0], N.Return):
         return None
     value = tree.statements[0].value
@@ -112,8 +114,13 @@ def _assemble(tree: N.Method, instance_variables, filename, line, category) -> C
     large = gen.max_depth + gen.num_temps > SMALL_FRAME
     quick = _quick_flag(tree, gen)
     if quick:
+        # Xerox quick methods carry no bytecodes: the VM answers self or the
+        # field from the header alone (Blue Book primitiveResponse).  The
+        # large-context flag is still set, as Xerox did, when the field index
+        # in the temporary-count bits exceeds the small frame size.
         flag, temp_field = quick
-        large = False
+        large = temp_field > SMALL_FRAME
+        code = []
     else:
         temp_field = gen.num_temps
         if tree.primitive or nargs > 4:
