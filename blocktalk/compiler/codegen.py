@@ -7,18 +7,22 @@ methods in the Xerox Version 2 image:
 
 * short forms whenever the index/offset fits, extended forms otherwise;
 * the 32 special selectors are sent with their own bytecodes;
-* ifTrue:/ifFalse:/and:/or:/whileTrue: (and friends) with literal
-  zero-argument blocks are compiled into jumps;
+* ifTrue:/ifFalse:/and:/or:/ifTrue:ifFalse:/ifFalse:ifTrue: and
+  whileTrue:/whileFalse: with literal zero-argument blocks are compiled
+  into jumps (Version 2 did not open-code to:do: or the unary
+  whileTrue/whileFalse, and neither does this compiler);
 * block arguments and temporaries live in the method's temporary frame
   (Blue Book contexts: a BlockContext shares its home context's temps);
-* literals are added in the order the code first uses them; equal
-  literals share one slot.
+  a block variable whose name already has a slot shares it;
+* literals are numbered in the order of the Xerox compiler's sizing walk
+  (see :meth:`CodeGenerator.reserve`); equal literals share one slot.
 
 Code is produced bottom-up as lists of byte values: a jump can only be
 emitted once the code it skips exists, and then its exact size (short or
-long form) is known, so no relaxation pass is needed.  Generation order is
-still source order, which keeps literal order and stack-depth tracking
-simple.
+long form) is known, so no relaxation pass is needed.  Literal slots are
+fixed by a first walk over the tree, so generation order does not matter
+for them; stack depth is tracked during generation for the large-context
+flag.
 """
 
 from .errors import CompileError
@@ -36,12 +40,6 @@ MAX_TEMPS = 31         # 5-bit temporary frame size in the header
 SMALL_FRAME = 12       # stack + temps that fit a small context
 
 
-class Options:
-    """Code generation choices where compilers of the era differed."""
-    #: inline to:do: / to:by:do: with literal blocks (the Xerox v2 compiler did not)
-    inline_to_do = False
-
-
 class _Var:
     """A resolved variable reference."""
     __slots__ = ('kind', 'index', 'name', 'is_arg')
@@ -54,10 +52,9 @@ class _Var:
 
 
 class CodeGenerator:
-    def __init__(self, method: N.Method, instance_variables, filename: str, options=None):
+    def __init__(self, method: N.Method, instance_variables, filename: str):
         self.method = method
         self.filename = filename
-        self.options = options or Options()
         self.inst_vars = {}
         for i, name in enumerate(instance_variables):
             self.inst_vars.setdefault(name, i)
@@ -81,9 +78,14 @@ class CodeGenerator:
 
     def selector_literal(self, selector: str, is_super: bool, node):
         """Literal index of a send's selector (None for special selectors).
-        Xerox keeps the selectors of super sends apart from those of
-        ordinary sends: the same selector used both ways takes two slots."""
+        Like Xerox: a super send reuses a slot already holding its selector,
+        but a super send's own slot is invisible to later ordinary sends
+        (which then add the selector again)."""
         if is_super:
+            shared = self.literal_slots.get(('super', selector),
+                                            self.literal_slots.get(literal_key(Symbol(selector))))
+            if shared is not None:
+                return shared
             return self.literal(Symbol(selector), node, key=('super', selector))
         if selector in B.SPECIAL_SELECTORS:
             return None

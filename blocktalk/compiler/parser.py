@@ -162,6 +162,8 @@ class Parser:
     # -- statements and expressions -----------------------------------------------
     def statements(self, closer: str = 'eof') -> list:
         stmts = []
+        while self.tok.kind == 'period':   # Xerox accepts empty statements
+            self.next()
         while self.tok.kind != closer:
             if self.tok.kind == 'caret':
                 caret = self.next()
@@ -169,7 +171,8 @@ class Parser:
             else:
                 stmts.append(self.expression())
             if self.tok.kind == 'period':
-                self.next()
+                while self.tok.kind == 'period':
+                    self.next()
                 continue
             break
         return stmts
