@@ -439,9 +439,6 @@ class CodeGenerator:
         base = B.LONG_JUMP_IF_TRUE if condition else B.LONG_JUMP_IF_FALSE
         return [base + (distance >> 8), distance & 0xFF]
 
-    def jump_size(self, distance: int) -> int:
-        return 1 if 1 <= distance <= 8 else 2
-
     # -- inlined control structures -------------------------------------------------------------
     @staticmethod
     def is_plain_block(node, nargs: int = 0) -> bool:
