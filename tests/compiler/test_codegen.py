@@ -141,8 +141,8 @@ def test_long_jumps():
     assert code(f'foo a ifTrue: [{body}]') == [0, 172, 9] + [0, 208, 135] * 3 + [120]
     big = '. '.join('a foo' for _ in range(300))
     bc = code(f'foo [a] whileTrue: [{big}]')
-    assert bc[:3] == [0, 171, 134]       # jump if false by 3*256 + 134 = 902
-    assert bc[-3:-1] == [160, 121]       # back by (0-4)*256 + 121 = -903
+    assert bc[:3] == [0, 175, 134]       # jump if false by 3*256 + 134 = 902
+    assert bc[-3:-1] == [160, 119]       # back by (0-4)*256 + 119 = -905
     assert bc[-1] == 120
 
 
