@@ -433,9 +433,9 @@ class _Builder:
         stopping at other classes and at global values (those live elsewhere)."""
         fwc = self.classes["Firmware"]
         stop = {id(c.obj) for c in self.classes} | {id(c.meta_obj) for c in self.classes}
-        stop -= {id(fwc.obj), id(fwc.meta_obj)}
         stop |= {id(a.fields[1]) for a in self.globals.values() if isinstance(a.fields[1], Obj)}
         stop |= {id(self.symbol_table)}
+        stop -= {id(fwc.obj), id(fwc.meta_obj)}
         out, seen = [], set()
         stack = [fw, fwc.obj, fwc.meta_obj][::-1]
         while stack:
