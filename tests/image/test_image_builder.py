@@ -88,7 +88,7 @@ def test_invariants(images, size):
     assert nmethods == 9
     assert len(image.meta["doits"]) == 2
     assert image.meta["doits"][0]["file"] == "zoo.st"
-    assert image.meta["doits"][0]["line"] == 45
+    assert image.meta["doits"][0]["line"] == 42
     assert any("Undeclared" in w for w in image.warnings)
     assert "Dog class>>new" in image.meta["methods"].values()
 
