@@ -259,7 +259,9 @@ def all_methods(image: Image):
 
 
 def run(shared: str, limit: int = None, sample_every: int = 1, verbose: bool = False,
-        show: str = None, out=sys.stdout):
+        show: str = None, out=None):
+    """Compare the methods; print a summary to ``out``; return (agree, compared, reasons)."""
+    out = out or sys.stdout
     st80 = os.path.join(shared, 'st80')
     image = Image(os.path.join(st80, 'VirtualImage'))
     with open(os.path.join(st80, 'Smalltalk-80.sources'), 'rb') as f:
