@@ -23,7 +23,7 @@ the unescaped source (errors there are reported one column early).
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import CompileError
 from .parser import Parser

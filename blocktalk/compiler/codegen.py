@@ -26,7 +26,7 @@ flag.
 """
 
 from .errors import CompileError
-from .literals import (Binding, MethodClassBinding, Symbol, literal_key)
+from .literals import Binding, Symbol, literal_key
 from . import bytecodes as B
 from . import nodes as N
 
@@ -80,16 +80,17 @@ class CodeGenerator:
         """Literal index of a send's selector (None for special selectors).
         Like Xerox: a super send reuses a slot already holding its selector,
         but a super send's own slot is invisible to later ordinary sends
-        (which then add the selector again)."""
+        (which then add the selector again).  Selectors are also kept apart
+        from Symbol constants: ``#foo`` and a send of ``foo`` take two slots."""
         if is_super:
             shared = self.literal_slots.get(('super', selector),
-                                            self.literal_slots.get(literal_key(Symbol(selector))))
+                                            self.literal_slots.get(('selector', selector)))
             if shared is not None:
                 return shared
             return self.literal(Symbol(selector), node, key=('super', selector))
         if selector in B.SPECIAL_SELECTORS:
             return None
-        return self.literal(Symbol(selector), node)
+        return self.literal(Symbol(selector), node, key=('selector', selector))
 
     def literal(self, value, node, key=None) -> int:
         """Index of ``value`` in the literal frame, adding it on first use."""

@@ -27,7 +27,7 @@ the compiler then also appends the method-class literal as the last one
 (:class:`MethodClassBinding`), exactly as for a method with a super send.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .codegen import CodeGenerator, MAX_LITERALS, SMALL_FRAME
 from .errors import CompileError

@@ -6,7 +6,7 @@ code generator, not the parser, because the meaning of an identifier depends
 on the enclosing blocks and the class.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass

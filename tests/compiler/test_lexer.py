@@ -2,7 +2,7 @@
 documented Python value."""
 import pytest
 
-from blocktalk.compiler import Binding, Character, Symbol, compile_doit
+from blocktalk.compiler import Character, Symbol, compile_doit
 from blocktalk.compiler.lexer import Lexer
 
 

@@ -4,7 +4,6 @@ Recompiles the methods of the Xerox image from their sources (test data in
 ``../shared/st80``, read at run time, never copied) and compares bytecodes,
 literal frames and headers."""
 import io
-import os
 from pathlib import Path
 
 import pytest
