@@ -11,8 +11,9 @@ The cost of a block counts everything the serialiser will write: the header,
 the objects, the InPointer table (used pairs + 8 free), the back-reference
 Arrays of objects referred to from several blocks, the OutPointer hash table and
 the OutPointer entries.  Those depend on where *later* objects go (a later
-block may refer back), so the greedy pass runs with a per-block reserve; a block
-that ends up over the limit gets a larger reserve and the pass is redone.
+block may refer back), so the greedy pass keeps a small reserve; a block that
+still ends up over the limit has its last objects moved to new blocks at the
+end, and the costs are recomputed until every block fits.
 
 Serialisation (:func:`serialise`) writes each block as::
 
@@ -123,15 +124,31 @@ def expand_order(first, roots, stop=lambda o: False):
     return order
 
 
-def place(first, order, block_size, fill=0.75, max_rounds=30):
-    """Assign blocks: ``first`` all in block 0, then ``order`` (complete) into 1, 2, ..."""
+def place(first, order, block_size, fill=0.75, max_rounds=50):
+    """Assign blocks: ``first`` all in block 0, then ``order`` (complete) into 1, 2, ...
+
+    Tries a few greedy reserves (what later blocks will add to a closed one) and
+    keeps the placement with the fewest blocks.
+    """
+    best, error = None, None
+    for reserve in (block_size // 64, block_size // 32, block_size // 16):
+        try:
+            p = _place(first, order, block_size, fill, max_rounds, reserve)
+        except LayoutError as e:
+            if "firmware block" in str(e) or "too large" in str(e):
+                raise
+            error = e
+            continue
+        if best is None or len(p.blocks) < len(best.blocks):
+            best = p
+    if best is None:
+        raise error
+    return best
+
+
+def _place(first, order, block_size, fill, max_rounds, reserve):
     F.check_block_size(block_size)
     everything = list(first) + list(order)
-    referrers = {}
-    for o in everything:
-        for f in o.fields:
-            if isinstance(f, Obj):
-                referrers.setdefault(id(f), []).append(o)
     known = {id(o) for o in everything}
     for o in everything:
         for f in o.fields:
@@ -139,88 +156,125 @@ def place(first, order, block_size, fill=0.75, max_rounds=30):
                 raise LayoutError(f"{f.describe()} is referenced by {o.describe()} "
                                   "but was not given to the layout")
     limit = int(block_size * fill)
-    reserve = {}
-    default_reserve = block_size // 64
+    pk = _Packer(everything, block_size, limit)
+    for o in first:
+        pk.add(o, 0)
+    # a small reserve for what later blocks add (InPointers, back references)
+    pk.fill(order, reserve=reserve)
     for _ in range(max_rounds):
-        states, block_of = _greedy(first, order, referrers, block_size, limit,
-                                   reserve, default_reserve)
-        over = {b: st.cost_bytes() - limit for b, st in enumerate(states)
-                if b > 0 and st.cost_bytes() > limit}
-        cost0 = states[0].cost_bytes()
+        cost0 = pk.states[0].cost_bytes()
         if cost0 > block_size:
+            st = pk.states[0]
             raise LayoutError(
                 f"the firmware block needs {cost0} bytes (firmware closure "
-                f"{2 * states[0].words} bytes, {len(states[0].out)} OutPointers, "
-                f"{len(states[0].ins)} InPointers) but a block has {block_size}")
+                f"{2 * st.words} bytes, {len(st.out)} OutPointers, "
+                f"{len(st.ins)} InPointers) but a block has {block_size}")
+        over = [b for b in range(1, len(pk.states)) if pk.states[b].cost_bytes() > limit]
         if not over:
-            return Placement(block_size, states, block_of)
-        for b, excess in over.items():
-            reserve[b] = reserve.get(b, default_reserve) + excess + 16
-    raise LayoutError(f"placement did not settle after {max_rounds} rounds "
-                      f"(blocks over {limit} bytes: {sorted(over)})")
+            return Placement(block_size, pk.states, pk.block_of)
+        # move the last objects of each over-full block to new blocks at the end
+        moved = []
+        for b in over:
+            excess = pk.states[b].cost_bytes() - limit
+            objs = pk.states[b].objs
+            freed = 0
+            while objs and freed < excess + excess // 2 + 8:
+                o = objs.pop()
+                freed += 2 * o.size_words()
+                del pk.block_of[id(o)]
+                moved.append(o)
+        pk.rebuild()
+        pk.fill(moved, reserve=reserve, fresh=True)
+    raise LayoutError(f"placement did not settle after {max_rounds} rounds")
 
 
-def _greedy(first, order, referrers, block_size, limit, reserve, default_reserve):
-    block_of = {}
-    states = [_BlockState()]
+class _Packer:
+    """Greedy block filling with exact, incrementally kept block costs."""
 
-    def trial(o, b):
-        st = states[b]
+    def __init__(self, everything, block_size, limit):
+        self.block_size = block_size
+        self.limit = limit
+        self.referrers = {}
+        for o in everything:
+            for f in o.fields:
+                if isinstance(f, Obj):
+                    self.referrers.setdefault(id(f), []).append(o)
+        self.block_of = {}
+        self.states = [_BlockState()]
+
+    def rebuild(self):
+        """Recompute every block's state from ``block_of`` (after moving objects)."""
+        old = self.states
+        self.states = [_BlockState() for _ in old]
+        placed = self.block_of
+        self.block_of = {}
+        for b, st in enumerate(old):
+            for o in st.objs:
+                if placed.get(id(o)) == b:
+                    self.add(o, b)
+
+    def trial(self, o, b):
+        st = self.states[b]
+        block_of = self.block_of
         new_out = set()
         for t in o.fields:
             if isinstance(t, Obj):
                 tb = block_of.get(id(t))
                 if tb is not None and tb != b and id(t) not in st.out:
                     new_out.add(id(t))
-        ref_blocks = {block_of[id(r)] for r in referrers.get(id(o), ())
+        ref_blocks = {block_of[id(r)] for r in self.referrers.get(id(o), ())
                       if id(r) in block_of and block_of[id(r)] != b}
         return st.cost_bytes(words=st.words + o.size_words(),
                              nout=len(st.out) + len(new_out),
                              nin=len(st.ins) + (1 if ref_blocks else 0),
                              backref=st.backref_words + backref_array_words(len(ref_blocks)))
 
-    def note_ref(target, from_block, to_block):
+    def _note_ref(self, target, from_block, to_block):
         """``from_block`` refers to ``target`` living in ``to_block``."""
-        states[from_block].out.add(id(target))
-        tst = states[to_block]
+        self.states[from_block].out.add(id(target))
+        tst = self.states[to_block]
         blocks = tst.ins.setdefault(id(target), set())
         if from_block not in blocks:
             tst.backref_words += backref_array_words(len(blocks) + 1) \
                 - backref_array_words(len(blocks))
             blocks.add(from_block)
 
-    def add(o, b):
-        st = states[b]
-        block_of[id(o)] = b
+    def add(self, o, b):
+        st = self.states[b]
+        self.block_of[id(o)] = b
         st.objs.append(o)
         st.words += o.size_words()
         for t in o.fields:
             if isinstance(t, Obj):
-                tb = block_of.get(id(t))
+                tb = self.block_of.get(id(t))
                 if tb is not None and tb != b:
-                    note_ref(t, b, tb)
-        for r in referrers.get(id(o), ()):
-            rb = block_of.get(id(r))
+                    self._note_ref(t, b, tb)
+        for r in self.referrers.get(id(o), ()):
+            rb = self.block_of.get(id(r))
             if rb is not None and rb != b:
-                note_ref(o, rb, b)
+                self._note_ref(o, rb, b)
 
-    for o in first:
-        add(o, 0)
-    b = 0
-    for o in order:
-        if id(o) in block_of:
-            continue
-        if b == 0 or (states[b].objs and
-                      trial(o, b) > limit - reserve.get(b, default_reserve)):
-            b += 1
-            states.append(_BlockState())
-            if trial(o, b) > limit:
-                raise LayoutError(
-                    f"{o.describe()} is too large for a {block_size}-byte block "
-                    f"({2 * o.size_words()} bytes; at most {limit} bytes fit with "
-                    f"the block's tables; large objects are not supported yet)")
-        add(o, b)
-    return states, block_of
+    def fill(self, objs, reserve, fresh=False):
+        """Place ``objs`` in order into the last block and new ones after it."""
+        b = len(self.states) - 1
+        if fresh and self.states[b].objs:
+            b = self._new_block()
+        for o in objs:
+            if id(o) in self.block_of:
+                continue
+            if b == 0 or (self.states[b].objs and
+                          self.trial(o, b) > self.limit - reserve):
+                b = self._new_block()
+                if self.trial(o, b) > self.limit:
+                    raise LayoutError(
+                        f"{o.describe()} is too large for a {self.block_size}-byte block "
+                        f"({2 * o.size_words()} bytes; at most {self.limit} bytes fit "
+                        "with the block's tables; large objects are not supported yet)")
+            self.add(o, b)
+
+    def _new_block(self):
+        self.states.append(_BlockState())
+        return len(self.states) - 1
 
 
 # --- serialisation -------------------------------------------------------------
