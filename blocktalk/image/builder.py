@@ -480,6 +480,9 @@ class _Builder:
                         ("Smalltalk", "Transcript", "Processor", "SymbolTable",
                          "CharacterTable")},
             "warnings": self.warnings,
+            # selectors the runner sends from outside (eval prints a printString)
+            "selectors": {n: at(self.g.symbols[n]) for n in ("printString",)
+                          if n in self.g.symbols and id(self.g.symbols[n]) in addr},
         }
         for c in self.classes:
             meta["class_names"][str(c.index)] = c.name

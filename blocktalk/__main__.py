@@ -1,0 +1,3 @@
+import sys
+from blocktalk.cli import main
+sys.exit(main())

@@ -1,0 +1,128 @@
+"""Boot a software core on a freshly built image and run doits on it.
+
+:class:`Machine` is what the CLI, the tests and the benchmarks use: it builds
+the image (kernel + firmware handlers + user files), gives it to a host block
+store, loads block 0 into frame 0 of a core, and runs each doit chunk in file
+order until its base context returns.
+"""
+
+from blocktalk.image.builder import build_image
+from blocktalk.memory import format as F
+from blocktalk.host.store import BlockStore
+from blocktalk.sim.core import Core
+from blocktalk.sim.firmware import FirmwareEngine
+from blocktalk.sim.inspect import Inspector
+from blocktalk.sim.traps import Trap, Halt
+
+ENGINES = ("vm",)
+
+
+class Machine:
+    """One software core with its host.
+
+    :param files: user source files, as paths or ``(name, text)`` pairs.
+    :param out: called with the bytes of Transcript output.
+    """
+
+    def __init__(self, files=(), block_size=F.DEFAULT_BLOCK_SIZE, sram_size=None, out=None,
+                 image=None):
+        self.image = image or build_image(list(files), block_size=block_size)
+        self.store = BlockStore(self.image)
+        self.core = Core(self.store, self.image.block_size, sram_size, out=out)
+        mem = self.core.mem
+        frame = mem.load_block(0)
+        assert frame == 0
+        mem.pinned = {0}
+        meta = self.image.meta
+        fw = meta["firmware"]
+        self.engine = FirmwareEngine(
+            self.core, fw["offset"],
+            {int(k): v for k, v in meta["class_names"].items()},
+            meta["methods"])
+        self.core.attach_firmware(self.engine)
+        self.inspector = Inspector(self.core)
+
+    @property
+    def stats(self):
+        return self.core.stats
+
+    # --- running -------------------------------------------------------------
+
+    def core_address(self, block, offset):
+        mem = self.core.mem
+        frame = mem.load_block(block, busy=mem.pinned)
+        return (frame << mem.log2) + offset
+
+    def _with_traps(self, fn):
+        """Run a set-up step, servicing its traps like a bytecode's."""
+        core = self.core
+        while True:
+            try:
+                return fn()
+            except Trap as trap:
+                core.stats.trap(trap.kind)
+                core.firmware.handle(trap)
+
+    def start(self, method_loc, receiver=F.NIL):
+        """Make a base context (sender nil) for a method and make it active."""
+        core = self.core
+        method = self.core_address(*method_loc)
+        core.method = method
+        core.rcvr = receiver
+        core.pin_registers()
+
+        def setup():
+            info = core.method_info(method)
+            ctx = core.new_context(info.large)
+            mem = core.mem
+            base = ctx & ~mem.mask
+            mw = mem.encode(method, base)
+            rw = mem.encode(receiver, base)
+            a = ctx >> 1
+            m = mem.mem
+            m[a + 3 + F.CTX_SENDER] = F.NIL
+            m[a + 3 + F.CTX_PC] = F.smallint(info.initial_ip + 1)
+            m[a + 3 + F.CTX_STACKP] = F.smallint(info.ntemps)
+            m[a + 3 + F.CTX_METHOD] = mw
+            m[a + 3 + F.CTX_RECEIVER] = rw
+            mem.dirty[ctx >> mem.log2] = True
+            core.load_registers(ctx)
+        self._with_traps(setup)
+
+    def run_method(self, method_loc, receiver=F.NIL, limit=None):
+        """Run a method in a base context; answers the returned core value."""
+        self.start(method_loc, receiver)
+        try:
+            self.core.run(limit)
+        except Halt as h:
+            return h.value
+        return None
+
+    def run_doits(self, limit=None):
+        """Run every doit chunk of the image in order; answers the last value."""
+        value = F.NIL
+        for d in self.image.meta["doits"]:
+            value = self.run_method((d["block"], d["offset"]), limit=limit)
+        return value
+
+    def print_string(self, value):
+        """``value printString``, computed by the image's own printOn: methods."""
+        core = self.core
+        sel_loc = self.image.meta["selectors"]["printString"]
+        selector = self.core_address(*sel_loc)
+        core.rcvr = value
+        core.method = selector
+        core.pin_registers()
+
+        def find():
+            cidx = core.mem.class_index(value)
+            key = (cidx, selector)
+            if key not in core.mem.dispatch:
+                raise Trap("lookup", selector, cidx)
+            return core.mem.dispatch[key]
+        method = self._with_traps(find)
+        if method is None:
+            return "<no printString>"
+        loc = self.inspector.loc(method)
+        result = self.run_method(loc, receiver=value)
+        return self.inspector.bytes(self.inspector.loc(result)).decode("latin-1")

@@ -1,0 +1,571 @@
+"""The software core: an architectural model of one blocktalk core and its SRAM.
+
+It executes the Blue Book bytecodes (ch. 28) on contexts that live in blocks.
+Every far reference goes through a translation cache; a miss is a precise
+:class:`~.traps.Trap` that runs a Firmware handler *in bytecode* (see
+:mod:`.firmware`) and then executes the bytecode again.  Each routine names the
+Blue Book method it implements.
+
+Registers (all core values): ``ctx`` active context, ``home`` its home
+context, ``method``, ``rcvr``; ``ip`` is a byte index into the method body,
+``sp`` the SRAM word index of the stack top.  They are committed only when a
+bytecode completes, so an aborted bytecode leaves them untouched.
+"""
+
+from blocktalk.memory import format as F
+
+from .memory import CoreMemory
+from .methods import decode_method, FLAG_RETURN_SELF, FLAG_RETURN_FIELD
+from .primitives import PRIMITIVES, PrimitiveFailed
+from .stats import Stats
+from .traps import Trap, VMError, Halt, SmalltalkError
+from . import gc as collector
+
+NIL, FALSE, TRUE = F.NIL, F.FALSE, F.TRUE
+METHOD_CONTEXT = F.CLASS_INDEX["MethodContext"]
+BLOCK_CONTEXT = F.CLASS_INDEX["BlockContext"]
+CTX_WORD_OFFSET = 3 + F.CTX_TEMP_FRAME_START - 1   # word of stack slot 0 (stackp 0) from ctx>>1
+
+
+class Core:
+    """One core: SRAM (:class:`CoreMemory`), registers, and the interpreter.
+
+    :param store: the host block store.
+    :param firmware_location: (block, offset) of the Firmware object.
+    """
+
+    def __init__(self, store, block_size, sram_size=None, out=None):
+        self.stats = Stats()
+        sram_size = sram_size or F.default_sram_size(block_size)
+        self.mem = CoreMemory(store, block_size, sram_size, self.stats)
+        self.store = store
+        self.out = out
+        self.ctx = self.home = self.method = self.rcvr = NIL
+        self.ip = 0
+        self.sp = 0
+        self.info = None
+        self.firmware = None          # set by attach_firmware
+        self.hashes = F.identity_hash_sequence(7)
+        self.halted = None
+        self.bytecode_limit = None
+
+    # --- boot ------------------------------------------------------------------
+
+    def attach_firmware(self, engine):
+        self.firmware = engine
+
+    def firmware_field(self, name):
+        return self.mem.raw_fetch(self.firmware.object, F.FIRMWARE_FIELDS.index(name))
+
+    def next_hash(self):
+        return next(self.hashes)
+
+    # --- registers ---------------------------------------------------------------
+
+    def pin_registers(self):
+        m = self.mem
+        lg = m.log2
+        pins = {0}
+        for v in (self.ctx, self.home, self.method, self.rcvr):
+            if not (v & 1) and v >= 16:
+                pins.add(v >> lg)
+        if m.alloc_frame is not None:
+            pins.add(m.alloc_frame)
+        m.pinned = pins
+
+    def method_info(self, method):
+        info = self.mem.code_cache.get(method)
+        if info is None:
+            info = decode_method(self.mem, method)
+            self.mem.code_cache[method] = info
+        return info
+
+    def save_registers(self):
+        """Blue Book ``storeContextRegisters``: pc and stack pointer into the context."""
+        m = self.mem.mem
+        c = self.ctx >> 1
+        m[c + 3 + F.CTX_PC] = F.smallint(self.ip + 1)
+        m[c + 3 + F.CTX_STACKP] = F.smallint(self.sp - c - CTX_WORD_OFFSET)
+
+    def load_registers(self, ctx):
+        """Blue Book ``fetchContextRegisters``: may trap (import) before changing anything."""
+        mem = self.mem
+        if mem.class_index(ctx) == BLOCK_CONTEXT:
+            home = mem.fetch(ctx, F.CTX_HOME)
+        else:
+            home = ctx
+        method = mem.fetch(home, F.CTX_METHOD)
+        rcvr = mem.fetch(home, F.CTX_RECEIVER)
+        info = self.method_info(method)
+        pc = F.smallint_value(mem.mem[(ctx >> 1) + 3 + F.CTX_PC])
+        stackp = F.smallint_value(mem.mem[(ctx >> 1) + 3 + F.CTX_STACKP])
+        self.ctx, self.home, self.method, self.rcvr, self.info = ctx, home, method, rcvr, info
+        self.ip = pc - 1
+        self.sp = (ctx >> 1) + CTX_WORD_OFFSET + stackp
+        mem.touch(ctx >> mem.log2)
+        self.pin_registers()
+
+    # --- stack -------------------------------------------------------------------
+
+    def top(self, depth=0):
+        """Blue Book ``stackValue:``."""
+        mem = self.mem
+        return mem.decode(mem.mem[self.sp - depth], self.ctx & ~mem.mask)
+
+    # --- allocation --------------------------------------------------------------
+
+    def allocation_frame(self):
+        f = self.mem.alloc_frame
+        if f is None:
+            raise Trap("blockFull", 0)
+        return f
+
+    def instantiate(self, class_index, fmt, body_words, fill=NIL):
+        """Blue Book ``instantiateClass:withPointers:/withWords:/withBytes:`` in the
+        allocation frame; a full block traps to ``blockFull:``."""
+        frame = self.allocation_frame()
+        obj = self.mem.allocate(frame, class_index, fmt, body_words, fill, self.next_hash(),
+                                reserve=self.mem.reserve)
+        if obj is None:
+            raise Trap("blockFull", body_words)
+        self.stats.allocations += 1
+        self.stats.allocated_bytes += (body_words + 3) * 2
+        return obj
+
+    def new_context(self, large):
+        """A MethodContext, recycled from this frame's free contexts when possible."""
+        words = (F.LARGE_CONTEXT_FIELDS if large else F.SMALL_CONTEXT_FIELDS) + 3
+        mem = self.mem
+        frame = self.allocation_frame()
+        free = mem.context_free.get((frame, words))
+        if free:
+            ctx = free.pop()
+            a = ctx >> 1
+            m = mem.mem
+            m[a + 1] = METHOD_CONTEXT
+            m[a + 2] = (F.FMT_POINTERS << F.FMT_SHIFT) | (m[a + 2] & F.HASH_MASK)
+            m[a + 3:a + words] = [NIL] * (words - 3)
+            return ctx
+        ctx = mem.allocate(frame, METHOD_CONTEXT, F.FMT_POINTERS, words - 3, NIL,
+                           self.next_hash(), reserve=mem.reserve)
+        if ctx is None:
+            raise Trap("blockFull", words - 3)
+        self.stats.allocations += 1
+        self.stats.allocated_bytes += words * 2
+        return ctx
+
+    def recycle_context(self, ctx):
+        """A MethodContext that never escaped (no thisContext, no block, not
+        exported) dies when it returns, as in the Blue Book's reference-counted
+        memory: its words go back to its frame's context free list."""
+        mem = self.mem
+        m = mem.mem
+        a = ctx >> 1
+        if m[a + 1] != METHOD_CONTEXT or m[a + 3 + F.CTX_RECEIVER_MAP] != NIL \
+                or m[a + 2] & F.EXPORTED_BIT:
+            return
+        m[a + 1] = 0
+        m[a + 2] = F.FMT_FREE << F.FMT_SHIFT
+        mem.context_free.setdefault((ctx >> mem.log2, m[a]), []).append(ctx)
+        self.stats.contexts_recycled += 1
+
+    def mark_escaped(self, ctx):
+        m = self.mem.mem
+        a = ctx >> 1
+        if m[a + 1] == METHOD_CONTEXT:
+            m[a + 3 + F.CTX_RECEIVER_MAP] = TRUE
+
+    # --- sends -------------------------------------------------------------------
+
+    def send(self, selector, nargs):
+        """Blue Book ``sendSelector:argumentCount:``."""
+        self.stats.sends += 1
+        rcvr = self.top(nargs)
+        self.send_to_class(selector, nargs, rcvr, self.mem.class_index(rcvr))
+
+    def send_to_class(self, selector, nargs, rcvr, class_index):
+        """Blue Book ``sendSelector:toClass:`` with the dispatch table of the core
+        in front of ``lookupMethodInClass:``."""
+        key = (class_index, selector)
+        dispatch = self.mem.dispatch
+        if key not in dispatch:
+            self.stats.dispatch_misses += 1
+            raise Trap("lookup", selector, class_index)
+        self.stats.dispatch_hits += 1
+        method = dispatch[key]
+        if method is None:
+            self.send_dnu(selector, nargs, rcvr, class_index)
+            return
+        self.execute_method(method, nargs, rcvr)
+
+    def send_dnu(self, selector, nargs, rcvr, class_index):
+        """Blue Book ``createActualMessage`` + send of #doesNotUnderstand:."""
+        dnu = self.firmware_field("dnuSelector")
+        dnu_sel = self.mem.decode(self.mem.mem[(self.firmware.object >> 1) + 3 +
+                                               F.FIRMWARE_FIELDS.index("dnuSelector")], 0)
+        key = (class_index, dnu_sel)
+        if key not in self.mem.dispatch:
+            raise Trap("lookup", dnu_sel, class_index)
+        method = self.mem.dispatch[key]
+        if method is None:
+            raise VMError(f"{self.class_name(class_index)} does not understand "
+                          f"#doesNotUnderstand: (selector {self.symbol_text(selector)})")
+        del dnu
+        args = [self.top(nargs - 1 - i) for i in range(nargs)]
+        array = self.instantiate(F.CLASS_INDEX["Array"], F.FMT_POINTERS, nargs)
+        message = self.instantiate(F.CLASS_INDEX["Message"], F.FMT_POINTERS, 2)
+        words = [self.mem.encode(a, array & ~self.mem.mask) for a in args]
+        sel_w = self.mem.encode(selector, message & ~self.mem.mask)
+        arr_w = self.mem.encode(array, message & ~self.mem.mask)
+        msg_w = self.mem.encode(message, self.ctx & ~self.mem.mask)
+        m = self.mem.mem
+        for i, w in enumerate(words):
+            m[(array >> 1) + 3 + i] = w
+        m[(message >> 1) + 3] = sel_w
+        m[(message >> 1) + 4] = arr_w
+        self.sp -= nargs
+        m[self.sp + 1] = msg_w
+        self.sp += 1
+        self.execute_method(method, 1, rcvr)
+
+    def execute_method(self, method, nargs, rcvr):
+        """Blue Book ``executeNewMethod``: quick returns, primitive, or activation."""
+        info = self.method_info(method)
+        if info.flag == FLAG_RETURN_SELF:
+            self.sp -= nargs
+            return
+        if info.flag == FLAG_RETURN_FIELD:
+            value = self.mem.fetch(rcvr, info.field_index)
+            w = self.mem.encode(value, self.ctx & ~self.mem.mask)
+            self.sp -= nargs
+            self.mem.mem[self.sp] = w
+            return
+        if info.primitive:
+            self.stats.primitive_calls += 1
+            prim = PRIMITIVES.get(info.primitive)
+            if prim is not None:
+                try:
+                    prim(self, nargs)
+                    return
+                except PrimitiveFailed:
+                    self.stats.primitive_failures += 1
+            else:
+                self.stats.primitive_failures += 1
+        self.activate(method, info, nargs)
+
+    def activate(self, method, info, nargs):
+        """Blue Book ``activateNewMethod``."""
+        mem = self.mem
+        new = self.new_context(info.large)
+        nbase = new & ~mem.mask
+        cbase = self.ctx & ~mem.mask
+        m = mem.mem
+        sp = self.sp
+        rcvr_w = m[sp - nargs]
+        # Translate everything first: an export trap must leave no trace.
+        if nbase == cbase:
+            words = m[sp - nargs:sp + 1]
+        else:
+            words = [mem.encode(mem.decode(w, cbase), nbase) for w in m[sp - nargs:sp + 1]]
+        sender_w = mem.encode(self.ctx, nbase)
+        method_w = mem.encode(method, nbase)
+        a = new >> 1
+        self.save_registers_at(sp - nargs - 1)
+        m[a + 3 + F.CTX_SENDER] = sender_w
+        m[a + 3 + F.CTX_PC] = F.smallint(info.initial_ip + 1)
+        m[a + 3 + F.CTX_METHOD] = method_w
+        m[a + 3 + F.CTX_RECEIVER] = words[0]
+        base = a + CTX_WORD_OFFSET + 1
+        m[base:base + nargs] = words[1:]
+        self.ctx = self.home = new
+        self.method = method
+        self.rcvr = mem.decode(rcvr_w, cbase)
+        self.info = info
+        self.ip = info.initial_ip
+        self.sp = a + CTX_WORD_OFFSET + info.ntemps
+        mem.touch(new >> mem.log2)
+        self.pin_registers()
+
+    def save_registers_at(self, sp):
+        m = self.mem.mem
+        c = self.ctx >> 1
+        m[c + 3 + F.CTX_PC] = F.smallint(self.ip + 1)
+        m[c + 3 + F.CTX_STACKP] = F.smallint(sp - c - CTX_WORD_OFFSET)
+
+    # --- returns -------------------------------------------------------------------
+
+    def return_value(self, value, to_ctx, before_write=None):
+        """Blue Book ``returnValue:to:``; ``to_ctx`` NIL means the base context
+        returned: the program is over."""
+        mem = self.mem
+        if to_ctx == NIL:
+            raise Halt(value)
+        if mem.word(to_ctx + 6 + 2 * F.CTX_PC) == NIL:
+            self.cannot_return(value)
+            return
+        word = mem.encode(value, to_ctx & ~mem.mask)
+        # Everything the switch needs, before any write.
+        if mem.class_index(to_ctx) == BLOCK_CONTEXT:
+            home = mem.fetch(to_ctx, F.CTX_HOME)
+        else:
+            home = to_ctx
+        method = mem.fetch(home, F.CTX_METHOD)
+        rcvr = mem.fetch(home, F.CTX_RECEIVER)
+        info = self.method_info(method)
+        if before_write is not None:
+            before_write()
+        old = self.ctx
+        m = mem.mem
+        a = old >> 1
+        m[a + 3 + F.CTX_SENDER] = NIL
+        m[a + 3 + F.CTX_PC] = NIL
+        t = to_ctx >> 1
+        pc = F.smallint_value(m[t + 3 + F.CTX_PC])
+        stackp = F.smallint_value(m[t + 3 + F.CTX_STACKP]) + 1
+        m[t + CTX_WORD_OFFSET + stackp] = word
+        m[t + 3 + F.CTX_STACKP] = F.smallint(stackp)
+        self.ctx, self.home, self.method, self.rcvr, self.info = to_ctx, home, method, rcvr, info
+        self.ip = pc - 1
+        self.sp = t + CTX_WORD_OFFSET + stackp
+        self.recycle_context(old)
+        mem.touch(to_ctx >> mem.log2)
+        self.pin_registers()
+
+    def cannot_return(self, value):
+        """Blue Book: send #cannotReturn: to the active context."""
+        sel = self.mem.fetch(self.firmware.object, F.FIRMWARE_FIELDS.index("cannotReturnSelector"))
+        self.mark_escaped(self.ctx)
+        w1 = self.mem.encode(self.ctx, self.ctx & ~self.mem.mask)
+        w2 = self.mem.encode(value, self.ctx & ~self.mem.mask)
+        m = self.mem.mem
+        m[self.sp + 1] = w1
+        m[self.sp + 2] = w2
+        self.sp += 2
+        self.send(sel, 1)
+
+    # --- the interpreter loop -------------------------------------------------------
+
+    def run(self, limit=None):
+        """Execute bytecodes until the program halts (raises :class:`Halt`) or a
+        Smalltalk error stops it (:class:`SmalltalkError`)."""
+        stats = self.stats
+        while True:
+            try:
+                self.run_bytecodes(limit)
+                return
+            except Trap as trap:
+                stats.trap(trap.kind)
+                self.firmware.handle(trap)
+
+    def run_bytecodes(self, limit=None):
+        """The fast loop: common bytecodes inline, the rest through :meth:`step`."""
+        mem = self.mem
+        m = mem.mem
+        stats = self.stats
+        mask = ~mem.mask
+        op_abs = mem.op_abs
+        log2 = mem.log2
+        imports = mem.import_cache
+        count = 0
+        try:
+            while True:
+                if limit is not None and stats.bytecodes + count >= limit:
+                    raise Halt(None)
+                code = self.info.code
+                ip = self.ip
+                b = code[ip]
+                cbase = self.ctx & mask
+                if b < 16:                                # push receiver variable
+                    r = self.rcvr
+                    w = m[(r >> 1) + 3 + b]
+                    if not (w & 1 or w < 16):
+                        rb = r & mask
+                        v = rb + w
+                        if v >= op_abs[rb >> log2]:
+                            v = imports.get(v)
+                            if v is None:
+                                raise Trap("import", rb + w)
+                        if cbase <= v < cbase + mem.bs:
+                            w = v - cbase
+                        else:
+                            w = mem.encode(v, cbase)
+                    sp = self.sp + 1
+                    m[sp] = w
+                    self.sp = sp
+                    self.ip = ip + 1
+                elif b < 32:                              # push temporary
+                    h = self.home
+                    w = m[(h >> 1) + CTX_WORD_OFFSET + 1 + (b - 16)]
+                    if not (w & 1 or w < 16) and (h & mask) != cbase:
+                        w = mem.encode(mem.decode(w, h & mask), cbase)
+                    sp = self.sp + 1
+                    m[sp] = w
+                    self.sp = sp
+                    self.ip = ip + 1
+                elif b < 64:                              # push literal constant
+                    meth = self.method
+                    w = m[(meth >> 1) + 4 + (b - 32)]
+                    if not (w & 1 or w < 16) and (meth & mask) != cbase:
+                        w = mem.encode(mem.decode(w, meth & mask), cbase)
+                    sp = self.sp + 1
+                    m[sp] = w
+                    self.sp = sp
+                    self.ip = ip + 1
+                elif 104 <= b < 112:                      # pop and store temporary
+                    h = self.home
+                    w = m[self.sp]
+                    hb = h & mask
+                    if not (w & 1 or w < 16) and hb != cbase:
+                        w = mem.encode(mem.decode(w, cbase), hb)
+                    m[(h >> 1) + CTX_WORD_OFFSET + 1 + (b - 104)] = w
+                    mem.dirty[h >> log2] = True
+                    self.sp -= 1
+                    self.ip = ip + 1
+                elif 112 <= b < 120:                      # push self, constants
+                    if b == 112:
+                        r = self.rcvr
+                        w = r if (r & 1 or r < 16) else (r - cbase if cbase <= r < cbase + mem.bs
+                                                         else mem.encode(r, cbase))
+                    else:
+                        w = (TRUE, FALSE, NIL, 0xFFFF, 1, 3, 5)[b - 113]
+                    sp = self.sp + 1
+                    m[sp] = w
+                    self.sp = sp
+                    self.ip = ip + 1
+                elif 176 <= b < 192 and b not in (185, 187, 188):   # SmallInteger arithmetic
+                    y = m[self.sp]
+                    x = m[self.sp - 1]
+                    if not (x & 1 and y & 1):
+                        self.step()
+                    else:
+                        xv = (x >> 1) - 0x8000 if x & 0x8000 else x >> 1
+                        yv = (y >> 1) - 0x8000 if y & 0x8000 else y >> 1
+                        if b == 176:
+                            r = xv + yv
+                        elif b == 177:
+                            r = xv - yv
+                        elif b < 184:
+                            r = (xv < yv, xv > yv, xv <= yv, xv >= yv, xv == yv, xv != yv)[b - 178]
+                            r = TRUE if r else FALSE
+                            self.sp -= 1
+                            m[self.sp] = r
+                            self.ip = ip + 1
+                            count += 1
+                            continue
+                        elif b == 184:
+                            r = xv * yv
+                        elif b == 186 or b == 189:         # \\\\ and //
+                            if yv == 0:
+                                self.step()
+                                count += 1
+                                continue
+                            r = xv % yv if b == 186 else xv // yv
+                        elif b == 190:
+                            r = xv & yv
+                        else:
+                            r = xv | yv
+                        if -16384 <= r <= 16383:
+                            self.sp -= 1
+                            m[self.sp] = ((r << 1) | 1) & 0xFFFF
+                            self.ip = ip + 1
+                        else:
+                            self.step()
+                elif 144 <= b < 160:                      # short jumps
+                    if b < 152:
+                        self.ip = ip + b - 142
+                    else:
+                        t = m[self.sp]
+                        if t == FALSE:
+                            self.sp -= 1
+                            self.ip = ip + b - 150
+                        elif t == TRUE:
+                            self.sp -= 1
+                            self.ip = ip + 1
+                        else:
+                            self.step()
+                elif b == 135:                            # pop
+                    self.sp -= 1
+                    self.ip = ip + 1
+                else:
+                    self.step()
+                count += 1
+        finally:
+            stats.bytecodes += count
+
+    def step(self):
+        """Execute one bytecode (Blue Book ``cycle`` / ``dispatchOnThisBytecode``)."""
+        ip = self.ip
+        sp = self.sp
+        b = self.info.code[ip]
+        m = self.mem.mem
+        # A trap must leave no trace: sends that rearrange the stack (perform:,
+        # doesNotUnderstand:) do so before the activation that may still trap,
+        # so the top of the stack is restored with the registers.
+        saved = m[sp - 15:sp + 1]
+        try:
+            BYTECODES[b](self, b, ip)
+        except Trap:
+            self.ip = ip
+            self.sp = sp
+            m[sp - 15:sp + 1] = saved
+            raise
+
+    # --- services for primitives, the collector and the runner ----------------------
+
+    def firmware_field_value(self, name):
+        return self.mem.fetch(self.firmware.object, F.FIRMWARE_FIELDS.index(name))
+
+    def firmware_special_selectors(self):
+        return self.firmware_field_value("specialSelectors")
+
+    def format_table(self):
+        """The formatTable lives in block 0 (frame 0), so reading it never traps."""
+        return self.mem.raw_fetch(self.firmware.object, F.FIRMWARE_FIELDS.index("formatTable"))
+
+    def class_object(self, class_index):
+        table = self.mem.raw_fetch(self.firmware.object, F.FIRMWARE_FIELDS.index("classTable"))
+        return self.mem.fetch(table, class_index)
+
+    def write_output(self, data):
+        if self.out is not None:
+            self.out(data)
+
+    def register_values(self):
+        return [self.ctx, self.home, self.method, self.rcvr]
+
+    def walkback(self):
+        from .walkback import walkback
+        return walkback(self)
+
+    # --- helpers used by the bytecode routines -------------------------------------
+
+    def push(self, value):
+        """Blue Book ``push:`` (may trap: export)."""
+        w = self.mem.encode(value, self.ctx & ~self.mem.mask)
+        self.sp += 1
+        self.mem.mem[self.sp] = w
+
+    def push_word_from(self, word, base):
+        mem = self.mem
+        cbase = self.ctx & ~mem.mask
+        if not (word & 1 or word < 16) and base != cbase:
+            word = mem.encode(mem.decode(word, base), cbase)
+        self.sp += 1
+        mem.mem[self.sp] = word
+
+    def literal(self, index):
+        return self.mem.fetch(self.method, 1 + index)
+
+    def class_name(self, class_index):
+        names = self.firmware.class_names
+        return names.get(class_index, f"class#{class_index}")
+
+    def symbol_text(self, sym):
+        try:
+            return self.mem.bytes_of(sym).decode("latin-1")
+        except Exception:
+            return "?"
+
+
+from .bytecodes import BYTECODES  # noqa: E402  (the table refers back to Core's helpers)
+

@@ -1,0 +1,349 @@
+"""A core's local SRAM, divided into frames that each hold one block.
+
+Core addresses are byte addresses into the SRAM: ``frame * block_size + near``.
+Values the core holds in registers are core addresses (even, >= 32 inside a
+frame), tagged SmallIntegers (odd) or the immediates nil/false/true (0/2/4).
+Values stored in a block are 16-bit words relative to that block: translating
+between the two is :meth:`CoreMemory.decode` / :meth:`CoreMemory.encode`; a
+value that would cross a block boundary raises :class:`Trap` (the precise trap
+of docs/architecture.md section 7) unless a translation cache already holds it.
+"""
+
+import struct
+
+from blocktalk.memory import format as F
+from .traps import Trap, VMError
+
+
+class CoreMemory:
+    """SRAM, frame table and translation caches of one core.
+
+    :param store: the host's :class:`blocktalk.host.store.BlockStore` (blocks move
+        between it and the frames).
+    :param block_size: bytes per block (and per frame).
+    :param sram_size: bytes of SRAM; a multiple of the block size, at least 4 frames.
+    """
+
+    def __init__(self, store, block_size, sram_size, stats):
+        F.check_block_size(block_size)
+        if sram_size % block_size or sram_size // block_size < 4:
+            raise ValueError(f"SRAM size {sram_size} must be a multiple of the block size "
+                             f"{block_size} holding at least 4 frames")
+        self.host = store
+        self.stats = stats
+        self.bs = block_size
+        self.log2 = block_size.bit_length() - 1
+        self.mask = block_size - 1
+        self.nframes = sram_size // block_size
+        self.mem = [0] * (sram_size // 2)
+        #: frame -> block number resident there (None = empty frame)
+        self.frame_block = [None] * self.nframes
+        #: block number -> frame
+        self.block_frame = {}
+        #: frame -> absolute core address of its OutPointer region start
+        self.op_abs = [0] * self.nframes
+        self.dirty = [False] * self.nframes
+        self.last_use = [0] * self.nframes
+        self.clock = 0
+        self.pinned = set()
+        # Translation caches (hardware: small associative tables).
+        self.import_cache = {}    # OutPointer core address -> target core address
+        self.export_cache = {}    # (holder frame, value) -> stored word
+        self.dispatch = {}        # (class index, selector) -> method core address or None
+        self.code_cache = {}      # method core address -> body bytes
+        self.context_free = {}    # (frame, words) -> list of recycled context addresses
+        self.alloc_frame = None
+        self.reserve = max(block_size // 16, 512)
+        self.on_evict = []
+
+    # --- word access -------------------------------------------------------
+
+    def word(self, addr):
+        return self.mem[addr >> 1]
+
+    def set_word(self, addr, value):
+        self.mem[addr >> 1] = value & 0xFFFF
+
+    def header(self, frame, index):
+        return self.mem[(frame << self.log2 >> 1) + index]
+
+    def set_header(self, frame, index, value):
+        self.mem[(frame << self.log2 >> 1) + index] = value & 0xFFFF
+
+    def frame_of(self, addr):
+        return addr >> self.log2
+
+    def base_of(self, addr):
+        return addr & ~self.mask
+
+    def block_of(self, addr):
+        return self.frame_block[addr >> self.log2]
+
+    # --- object layout -------------------------------------------------------
+
+    def size_words(self, obj):
+        return self.mem[obj >> 1]
+
+    def class_index(self, oop):
+        """Class index of any value: SmallInteger, immediate or object."""
+        if oop & 1:
+            return 1
+        if oop < F.IMMEDIATE_LIMIT:
+            return (2, 4, 3)[oop >> 1] if oop <= 4 else 0
+        return self.mem[(oop >> 1) + 1]
+
+    def fmt(self, obj):
+        return self.mem[(obj >> 1) + 2] >> F.FMT_SHIFT
+
+    def hash_of(self, obj):
+        return self.mem[(obj >> 1) + 2] & F.HASH_MASK
+
+    def body_words(self, obj):
+        return self.mem[obj >> 1] - F.OBJ_HEADER_WORDS
+
+    def byte_size(self, obj):
+        fmt = self.fmt(obj)
+        n = (self.mem[obj >> 1] - F.OBJ_HEADER_WORDS) * 2
+        return n - (fmt & 1) if fmt in (F.FMT_BYTES, F.FMT_BYTES_ODD, F.FMT_METHOD,
+                                        F.FMT_METHOD_ODD) else n
+
+    def byte_at(self, obj, i):
+        w = self.mem[(obj >> 1) + 3 + (i >> 1)]
+        return (w & 0xFF) if i & 1 else (w >> 8)
+
+    def set_byte_at(self, obj, i, b):
+        a = (obj >> 1) + 3 + (i >> 1)
+        w = self.mem[a]
+        self.mem[a] = (w & 0xFF00) | b if i & 1 else (w & 0xFF) | (b << 8)
+
+    def bytes_of(self, obj):
+        n = self.byte_size(obj)
+        a = (obj >> 1) + 3
+        words = self.mem[a:a + (n + 1) // 2]
+        return struct.pack(f">{len(words)}H", *words)[:n]
+
+    def is_outpointer(self, addr):
+        return addr >= self.op_abs[addr >> self.log2]
+
+    # --- translation: the heart of the block architecture -------------------
+
+    def decode(self, word, base):
+        """The core value of ``word`` stored in the block at ``base`` (Blue Book
+        ``fetchPointer:ofObject:`` after the block translation)."""
+        if word & 1 or word < 16:
+            return word
+        addr = base + word
+        if addr < self.op_abs[base >> self.log2]:
+            return addr
+        target = self.import_cache.get(addr)
+        if target is None:
+            raise Trap("import", addr)
+        return target
+
+    def encode(self, value, base):
+        """The word that stores core value ``value`` in the block at ``base``."""
+        if value & 1 or value < 16:
+            return value
+        if base <= value < base + self.bs:
+            return value - base
+        word = self.export_cache.get((base, value))
+        if word is None:
+            raise Trap("export", value, base >> self.log2)
+        return word
+
+    def fetch(self, obj, index):
+        """Blue Book ``fetchPointer:ofObject:``: field ``index`` (0-based) of ``obj``."""
+        return self.decode(self.mem[(obj >> 1) + 3 + index], obj & ~self.mask)
+
+    def store(self, obj, index, value):
+        """Blue Book ``storePointer:ofObject:withValue:``."""
+        self.mem[(obj >> 1) + 3 + index] = self.encode(value, obj & ~self.mask)
+
+    def raw_fetch(self, obj, index):
+        """Firmware-mode fetch: an OutPointer comes back as its own core address."""
+        word = self.mem[(obj >> 1) + 3 + index]
+        if word & 1 or word < 16:
+            return word
+        return (obj & ~self.mask) + word
+
+    def raw_store(self, obj, index, value):
+        """Firmware-mode store: only values of the holder's own block (or
+        immediates) can be stored; anything else is a firmware bug."""
+        base = obj & ~self.mask
+        if value & 1 or value < 16:
+            w = value
+        elif base <= value < base + self.bs:
+            w = value - base
+        else:
+            raise VMError(f"firmware stored a far value {value:#x} into {obj:#x}")
+        self.mem[(obj >> 1) + 3 + index] = w
+
+    # --- frames and blocks -----------------------------------------------------
+
+    def touch(self, frame):
+        self.clock += 1
+        self.last_use[frame] = self.clock
+
+    def frame_for_block(self, number):
+        return self.block_frame.get(number)
+
+    def load_block(self, number, busy=()):
+        """Bring block ``number`` into a frame (the host's DMA), evicting the least
+        recently used frame that is neither pinned nor busy."""
+        frame = self.block_frame.get(number)
+        if frame is not None:
+            self.touch(frame)
+            return frame
+        frame = self._free_frame(busy)
+        data = self.host.read(number)
+        base = frame << self.log2
+        self.mem[base >> 1:(base + self.bs) >> 1] = struct.unpack(f">{self.bs // 2}H", data)
+        self._install(frame, number)
+        self.stats.block_loads += 1
+        return frame
+
+    def _install(self, frame, number):
+        self.frame_block[frame] = number
+        self.block_frame[number] = frame
+        self.dirty[frame] = False
+        op = self.header(frame, F.BH_OP_START) or 65536
+        self.op_abs[frame] = (frame << self.log2) + op
+        self.touch(frame)
+
+    def refresh_op_start(self, frame):
+        op = self.header(frame, F.BH_OP_START) or 65536
+        self.op_abs[frame] = (frame << self.log2) + op
+
+    def _free_frame(self, busy):
+        for f in range(self.nframes):
+            if self.frame_block[f] is None:
+                return f
+        candidates = [f for f in range(self.nframes)
+                      if f not in self.pinned and f not in busy]
+        if not candidates:
+            raise VMError("no frame can be evicted: every frame is pinned or in use")
+        victim = min(candidates, key=self.last_use.__getitem__)
+        self.evict(victim)
+        return victim
+
+    def evict(self, frame):
+        """Write the block in ``frame`` back to the host and forget every cached
+        translation that mentions the frame."""
+        number = self.frame_block[frame]
+        if number is None:
+            return
+        for hook in self.on_evict:
+            hook(frame)
+        base = frame << self.log2
+        self.host.write(number, struct.pack(f">{self.bs // 2}H",
+                                             *self.mem[base >> 1:(base + self.bs) >> 1]))
+        self.stats.block_evictions += 1
+        self.forget_frame(frame)
+        del self.block_frame[number]
+        self.frame_block[frame] = None
+        if self.alloc_frame == frame:
+            self.alloc_frame = None
+
+    def forget_frame(self, frame, keep_imports=False):
+        """Drop cache entries that mention ``frame`` (eviction, collection)."""
+        lo = frame << self.log2
+        hi = lo + self.bs
+        if not keep_imports:
+            self.import_cache = {k: v for k, v in self.import_cache.items()
+                                 if not (lo <= k < hi or lo <= v < hi)}
+        self.export_cache = {k: v for k, v in self.export_cache.items()
+                             if not (k[0] == lo or lo <= k[1] < hi)}
+        self.dispatch = {k: v for k, v in self.dispatch.items()
+                         if not (lo <= k[1] < hi or (v is not None and lo <= v < hi))}
+        self.code_cache = {k: v for k, v in self.code_cache.items() if not lo <= k < hi}
+        for key in [k for k in self.context_free if k[0] == frame]:
+            del self.context_free[key]
+
+    def write_back_all(self):
+        for f in range(self.nframes):
+            if self.frame_block[f] is not None:
+                base = f << self.log2
+                self.host.write(self.frame_block[f], struct.pack(
+                    f">{self.bs // 2}H", *self.mem[base >> 1:(base + self.bs) >> 1]))
+
+    # --- allocation ------------------------------------------------------------
+
+    def free_bytes(self, frame):
+        """Bytes between the bump pointer and the OutPointer region."""
+        return (self.op_abs[frame] - (frame << self.log2)) - self.header(frame, F.BH_ALLOC)
+
+    def allocate(self, frame, class_index, fmt, body_words, fill, hash_, reserve=0):
+        """Blue Book ``instantiateClass:withPointers:`` (and friends) inside one
+        frame: bump allocation, then first fit from the free list.  Answers the new
+        object's core address, or None when the block has no room (the caller
+        traps to the firmware's blockFull: handler)."""
+        words = body_words + F.OBJ_HEADER_WORDS
+        nbytes = words * 2
+        base = frame << self.log2
+        alloc = self.header(frame, F.BH_ALLOC)
+        limit = self.op_abs[frame] - base - reserve
+        if alloc + nbytes <= limit:
+            obj = base + alloc
+            self.set_header(frame, F.BH_ALLOC, alloc + nbytes)
+        else:
+            obj = self._allocate_from_free_list(frame, words)
+            if obj is None:
+                return None
+        a = obj >> 1
+        mem = self.mem
+        mem[a] = words
+        mem[a + 1] = class_index
+        mem[a + 2] = (fmt << F.FMT_SHIFT) | (hash_ & F.HASH_MASK)
+        mem[a + 3:a + words] = [fill] * body_words
+        self.dirty[frame] = True
+        return obj
+
+    def _allocate_from_free_list(self, frame, words):
+        base = frame << self.log2
+        prev = None
+        chunk = self.header(frame, F.BH_FREE_LIST)
+        mem = self.mem
+        while chunk:
+            a = (base + chunk) >> 1
+            size = mem[a]
+            nxt = mem[a + 1]
+            if size == words or size >= words + F.OBJ_HEADER_WORDS:
+                if size == words:
+                    rest = nxt
+                else:
+                    # split: the tail stays free
+                    tail = chunk + words * 2
+                    ta = (base + tail) >> 1
+                    mem[ta] = size - words
+                    mem[ta + 1] = nxt
+                    mem[ta + 2] = F.FMT_FREE << F.FMT_SHIFT
+                    rest = tail
+                if prev is None:
+                    self.set_header(frame, F.BH_FREE_LIST, rest)
+                else:
+                    mem[((base + prev) >> 1) + 1] = rest
+                return base + chunk
+            prev = chunk
+            chunk = nxt
+        return None
+
+    def new_outpointer(self, frame, block_number, inpointer):
+        """Carve a 4-byte OutPointer entry out of the top of the free space (or
+        reuse a freed entry).  Answers its core address, or None if no room."""
+        base = frame << self.log2
+        free = self.header(frame, F.BH_OP_FREE)
+        if free:
+            entry = base + free
+            self.set_header(frame, F.BH_OP_FREE, self.mem[(entry >> 1) + 1])
+        else:
+            start = self.op_abs[frame] - base
+            if start - F.OUTPOINTER_BYTES < self.header(frame, F.BH_ALLOC):
+                return None
+            start -= F.OUTPOINTER_BYTES
+            self.set_header(frame, F.BH_OP_START, start & 0xFFFF)
+            self.op_abs[frame] = base + start
+            entry = base + start
+        self.mem[entry >> 1] = F.smallint(block_number)
+        self.mem[(entry >> 1) + 1] = F.smallint(inpointer)
+        self.dirty[frame] = True
+        return entry
