@@ -47,6 +47,7 @@ class Core:
         self.firmware = None          # set by attach_firmware
         self.hashes = F.identity_hash_sequence(7)
         self.halted = None
+        self.pending_large = None     # [key, chunks, spine] of a large allocation under way
         self.bytecode_limit = None
 
     # --- boot ------------------------------------------------------------------
@@ -66,7 +67,7 @@ class Core:
         m = self.mem
         lg = m.log2
         pins = {0}
-        for v in (self.ctx, self.home, self.method, self.rcvr):
+        for v in self.register_values():
             if not (v & 1) and v >= 16:
                 pins.add(v >> lg)
         if m.alloc_frame is not None:
@@ -123,6 +124,9 @@ class Core:
     def instantiate(self, class_index, fmt, body_words, fill=NIL):
         """Blue Book ``instantiateClass:withPointers:/withWords:/withBytes:`` in the
         allocation frame; a full block traps to ``blockFull:``."""
+        if (body_words + F.OBJ_HEADER_WORDS) * 2 > self.mem.bs // 2:
+            # Only large objects (chunked, section 10) may be bigger than half a block.
+            raise PrimitiveFailed()
         frame = self.allocation_frame()
         obj = self.mem.allocate(frame, class_index, fmt, body_words, fill, self.next_hash(),
                                 reserve=self.mem.reserve)
@@ -531,7 +535,13 @@ class Core:
             self.out(data)
 
     def register_values(self):
-        return [self.ctx, self.home, self.method, self.rcvr]
+        """Core values the collector must treat as roots and eviction must keep."""
+        values = [self.ctx, self.home, self.method, self.rcvr]
+        if self.pending_large is not None:
+            values += self.pending_large[1]
+            if self.pending_large[2] is not None:
+                values.append(self.pending_large[2])
+        return values
 
     def walkback(self):
         from .walkback import walkback

@@ -49,7 +49,7 @@ def collect(core, frame):
         marked.add(off)
         a = (base + off) >> 1
         fmt = m[a + 2] >> F.FMT_SHIFT
-        if fmt == F.FMT_POINTERS:
+        if fmt == F.FMT_POINTERS or fmt == F.FMT_LARGE:
             n = m[a] - 3
         elif fmt in (F.FMT_METHOD, F.FMT_METHOD_ODD):
             n = 1 + ((m[a + 3] >> 1) & 0x3F)

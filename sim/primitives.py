@@ -127,7 +127,30 @@ def indexable_size(core, obj):
         return mem.byte_size(obj)
     if fmt in (F.FMT_METHOD, F.FMT_METHOD_ODD):
         return mem.byte_size(obj)
+    if fmt == F.FMT_LARGE:
+        return F.smallint_value(mem.mem[(obj >> 1) + 3])
     raise FAIL
+
+
+def _element(core, obj, i):
+    """(holder, fmt, field or byte index) of indexable element ``i`` (0-based):
+    for a large object the chunk holding it (docs/architecture.md section 10),
+    found with a shift and a mask; the chunk reference may be a far one."""
+    mem = core.mem
+    fmt = mem.fmt(obj)
+    if fmt != F.FMT_LARGE:
+        return obj, fmt, (named_fields(core, obj) + i if fmt == F.FMT_POINTERS else i)
+    per = F.large_chunk_fields(mem.bs)
+    chunk = mem.fetch(obj, 1 + i // (per if _large_is_pointers(core, obj) else 2 * per))
+    cfmt = mem.fmt(chunk)
+    return chunk, cfmt, i % (per if cfmt == F.FMT_POINTERS else 2 * per)
+
+
+def _large_is_pointers(core, obj):
+    """Large objects of pointer classes have pointer chunks, the others byte chunks."""
+    cidx = core.mem.class_index(obj)
+    fmt = core.mem.mem[(core.format_table() >> 1) + 3 + cidx]
+    return F.class_format_kind(F.smallint_value(fmt)) == F.KIND_POINTERS
 
 
 def _checked(core, obj, index):
@@ -143,14 +166,14 @@ def prim_at(core, nargs):
     """Blue Book ``primitiveAt`` (60)."""
     obj = core.top(1)
     i = _checked(core, obj, core.mem.mem[core.sp])
+    holder, fmt, j = _element(core, obj, i)
     mem = core.mem
-    fmt = mem.fmt(obj)
     if fmt == F.FMT_POINTERS:
-        value = mem.fetch(obj, named_fields(core, obj) + i)
+        value = mem.fetch(holder, j)
     elif fmt == F.FMT_WORDS:
-        value = _tag(mem.mem[(obj >> 1) + 3 + i])
+        value = _tag(mem.mem[(holder >> 1) + 3 + j])
     elif fmt in (F.FMT_BYTES, F.FMT_BYTES_ODD):
-        value = _tag(mem.byte_at(obj, i))
+        value = _tag(mem.byte_at(holder, j))
     else:
         raise FAIL
     _answer(core, 1, value)
@@ -161,24 +184,24 @@ def prim_at_put(core, nargs):
     obj = core.top(2)
     i = _checked(core, obj, core.mem.mem[core.sp - 1])
     value = core.top(0)
+    holder, fmt, j = _element(core, obj, i)
     mem = core.mem
-    fmt = mem.fmt(obj)
     if fmt == F.FMT_POINTERS:
-        w = mem.encode(value, obj & ~mem.mask)
-        mem.mem[(obj >> 1) + 3 + named_fields(core, obj) + i] = w
+        w = mem.encode(value, holder & ~mem.mask)
+        mem.mem[(holder >> 1) + 3 + j] = w
     elif fmt == F.FMT_WORDS:
         v = _int(value)
         if v < 0:
             raise FAIL
-        mem.mem[(obj >> 1) + 3 + i] = v & 0xFFFF
+        mem.mem[(holder >> 1) + 3 + j] = v & 0xFFFF
     elif fmt in (F.FMT_BYTES, F.FMT_BYTES_ODD):
         v = _int(value)
         if not 0 <= v <= 255:
             raise FAIL
-        mem.set_byte_at(obj, i, v)
+        mem.set_byte_at(holder, j, v)
     else:
         raise FAIL
-    mem.dirty[obj >> mem.log2] = True
+    mem.dirty[holder >> mem.log2] = True
     _answer(core, 2, value)
 
 
@@ -199,9 +222,10 @@ def prim_string_at(core, nargs):
     """Blue Book ``primitiveStringAt`` (63): answers a Character."""
     obj = core.top(1)
     i = _checked(core, obj, core.mem.mem[core.sp])
-    if core.mem.fmt(obj) not in (F.FMT_BYTES, F.FMT_BYTES_ODD):
+    holder, fmt, j = _element(core, obj, i)
+    if fmt not in (F.FMT_BYTES, F.FMT_BYTES_ODD):
         raise FAIL
-    _answer(core, 1, character_of(core, core.mem.byte_at(obj, i)))
+    _answer(core, 1, character_of(core, core.mem.byte_at(holder, j)))
 
 
 def prim_string_at_put(core, nargs):
@@ -210,12 +234,13 @@ def prim_string_at_put(core, nargs):
     i = _checked(core, obj, core.mem.mem[core.sp - 1])
     ch = core.top(0)
     mem = core.mem
-    if mem.fmt(obj) not in (F.FMT_BYTES, F.FMT_BYTES_ODD) or not _is_object(ch) \
+    holder, fmt, j = _element(core, obj, i)
+    if fmt not in (F.FMT_BYTES, F.FMT_BYTES_ODD) or not _is_object(ch) \
             or mem.class_index(ch) != F.CLASS_INDEX["Character"]:
         raise FAIL
     v = _int(mem.mem[(ch >> 1) + 3 + F.CHARACTER_VALUE])
-    mem.set_byte_at(obj, i, v & 255)
-    mem.dirty[obj >> mem.log2] = True
+    mem.set_byte_at(holder, j, v & 255)
+    mem.dirty[holder >> mem.log2] = True
     _answer(core, 2, ch)
 
 
@@ -251,6 +276,11 @@ def prim_new_with_arg(core, nargs):
     fmt, cidx = _class_shape(core, cls)
     kind = F.class_format_kind(fmt)
     named = F.class_format_named(fmt)
+    per = F.large_chunk_fields(core.mem.bs)
+    if kind in (F.KIND_POINTERS, F.KIND_BYTES) and named == 0 and \
+            (n > per if kind == F.KIND_POINTERS else n > 2 * per):
+        _answer(core, 1, _new_large(core, cidx, kind, n))
+        return
     if kind == F.KIND_POINTERS:
         obj = core.instantiate(cidx, F.FMT_POINTERS, named + n)
     elif kind == F.KIND_BYTES:
@@ -260,6 +290,48 @@ def prim_new_with_arg(core, nargs):
     else:
         raise FAIL
     _answer(core, 1, obj)
+
+
+def _new_large(core, cidx, kind, n):
+    """An object larger than a chunk (docs/architecture.md section 10): chunks in
+    fresh blocks from the host, and a spine [SmallInt n, chunk...] in the
+    allocation block whose chunk references are OutPointers made by the export
+    handler.  The chunks and spine are parked in the core (``pending_large``)
+    so that the re-executed primitive continues where a trap stopped it."""
+    mem = core.mem
+    per = F.large_chunk_fields(mem.bs) * (1 if kind == F.KIND_POINTERS else 2)
+    nchunks = (n + per - 1) // per
+    key = (cidx, kind, n)
+    if core.pending_large is None or core.pending_large[0] != key:
+        chunks = []
+        busy = set(mem.pinned)
+        for k in range(nchunks):
+            count = min(per, n - k * per)
+            number = mem.host.new_block()
+            core.stats.blocks_created += 1
+            frame = mem.load_block(number, busy=busy)
+            busy.add(frame)
+            if kind == F.KIND_POINTERS:
+                chunk = mem.allocate(frame, cidx, F.FMT_POINTERS, count, NIL, core.next_hash())
+            else:
+                chunk = mem.allocate(frame, cidx, F.FMT_BYTES + (count & 1), (count + 1) // 2,
+                                     0, core.next_hash())
+            chunks.append(chunk)
+        core.pending_large = [key, chunks, None]
+        core.pin_registers()
+    pending = core.pending_large
+    if pending[2] is None:
+        pending[2] = core.instantiate(cidx, F.FMT_LARGE, 1 + nchunks)
+        core.pin_registers()
+    spine = pending[2]
+    base = spine & ~mem.mask
+    words = [mem.encode(c, base) for c in pending[1]]
+    m = mem.mem
+    m[(spine >> 1) + 3] = F.smallint(n)
+    m[(spine >> 1) + 4:(spine >> 1) + 4 + nchunks] = words
+    core.pending_large = None
+    core.pin_registers()
+    return spine
 
 
 def _class_shape(core, cls):

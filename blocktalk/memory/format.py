@@ -114,8 +114,19 @@ FMT_BYTES_ODD = 3     # bytes, odd count (the last byte of the last word is padd
 FMT_METHOD = 4        # CompiledMethod: header + literals are oops, then bytecodes (even)
 FMT_METHOD_ODD = 5    # CompiledMethod with an odd bytecode count
 FMT_FREE = 6          # a free chunk; its class word holds the next free chunk's offset
+FMT_LARGE = 7         # spine of an object larger than a chunk: [SmallInt size, chunk...]
 FMT_NAMES = {0: "pointers", 1: "words", 2: "bytes", 3: "bytes", 4: "method", 5: "method",
-             6: "free"}
+             6: "free", 7: "large"}
+
+
+def large_chunk_fields(block_size):
+    """Indexable fields per chunk of a large object: a quarter of a block's words.
+
+    A power of two, so the core splits an index into (chunk, offset) with a
+    shift and a mask; a quarter block leaves room in the chunk's own block for
+    its tables and still makes ``Array new: 8190`` four chunks at 8 KB.
+    """
+    return block_size // 4
 
 
 def flags_word(fmt, hash_, exported=False):
