@@ -72,12 +72,13 @@ class Machine:
         core.pin_registers()
 
         def setup():
-            info = core.method_info(method)
+            # the registers, not the locals: a collection may have moved them
+            info = core.method_info(core.method)
             ctx = core.new_context(info.large)
             mem = core.mem
             base = ctx & ~mem.mask
-            mw = mem.encode(method, base)
-            rw = mem.encode(receiver, base)
+            mw = mem.encode(core.method, base)
+            rw = mem.encode(core.rcvr, base)
             a = ctx >> 1
             m = mem.mem
             m[a + 3 + F.CTX_SENDER] = F.NIL

@@ -25,6 +25,8 @@ NIL, FALSE, TRUE = F.NIL, F.FALSE, F.TRUE
 METHOD_CONTEXT = F.CLASS_INDEX["MethodContext"]
 BLOCK_CONTEXT = F.CLASS_INDEX["BlockContext"]
 CTX_WORD_OFFSET = 3 + F.CTX_TEMP_FRAME_START - 1   # word of stack slot 0 (stackp 0) from ctx>>1
+CLASS_TABLE = F.FIRMWARE_FIELDS.index("classTable")
+FORMAT_TABLE = F.FIRMWARE_FIELDS.index("formatTable")
 
 
 class Core:
@@ -54,9 +56,6 @@ class Core:
 
     def attach_firmware(self, engine):
         self.firmware = engine
-
-    def firmware_field(self, name):
-        return self.mem.raw_fetch(self.firmware.object, F.FIRMWARE_FIELDS.index(name))
 
     def next_hash(self):
         return next(self.hashes)
@@ -204,9 +203,7 @@ class Core:
 
     def send_dnu(self, selector, nargs, rcvr, class_index):
         """Blue Book ``createActualMessage`` + send of #doesNotUnderstand:."""
-        dnu = self.firmware_field("dnuSelector")
-        dnu_sel = self.mem.decode(self.mem.mem[(self.firmware.object >> 1) + 3 +
-                                               F.FIRMWARE_FIELDS.index("dnuSelector")], 0)
+        dnu_sel = self.firmware_field_value("dnuSelector")
         key = (class_index, dnu_sel)
         if key not in self.mem.dispatch:
             raise Trap("lookup", dnu_sel, class_index)
@@ -214,7 +211,6 @@ class Core:
         if method is None:
             raise VMError(f"{self.class_name(class_index)} does not understand "
                           f"#doesNotUnderstand: (selector {self.symbol_text(selector)})")
-        del dnu
         args = [self.top(nargs - 1 - i) for i in range(nargs)]
         array = self.instantiate(F.CLASS_INDEX["Array"], F.FMT_POINTERS, nargs)
         message = self.instantiate(F.CLASS_INDEX["Message"], F.FMT_POINTERS, 2)
@@ -505,13 +501,14 @@ class Core:
         # A trap must leave no trace: sends that rearrange the stack (perform:,
         # doesNotUnderstand:) do so before the activation that may still trap,
         # so the top of the stack is restored with the registers.
-        saved = m[sp - 15:sp + 1]
+        low = max(sp - 15, (self.ctx >> 1) + CTX_WORD_OFFSET + 1)
+        saved = m[low:sp + 1]
         try:
             BYTECODES[b](self, b, ip)
         except Trap:
             self.ip = ip
             self.sp = sp
-            m[sp - 15:sp + 1] = saved
+            m[low:sp + 1] = saved
             raise
 
     # --- services for primitives, the collector and the runner ----------------------
@@ -523,16 +520,36 @@ class Core:
         return self.firmware_field_value("specialSelectors")
 
     def format_table(self):
-        """The formatTable lives in block 0 (frame 0), so reading it never traps."""
-        return self.mem.raw_fetch(self.firmware.object, F.FIRMWARE_FIELDS.index("formatTable"))
+        """The formatTable (a far object: reading it may trap on import)."""
+        return self.mem.fetch(self.firmware.object, FORMAT_TABLE)
 
     def class_object(self, class_index):
-        table = self.mem.raw_fetch(self.firmware.object, F.FIRMWARE_FIELDS.index("classTable"))
+        table = self.mem.fetch(self.firmware.object, CLASS_TABLE)
         return self.mem.fetch(table, class_index)
 
     def write_output(self, data):
         if self.out is not None:
             self.out(data)
+
+    def relocate(self, frame, forward):
+        """The collector moved the objects of ``frame``: follow them (Blue Book
+        registers are object pointers; the stack pointer moves with its context)."""
+        mem = self.mem
+        base = frame << mem.log2
+
+        def move(v):
+            if not (v & 1) and v >= 16 and v >> mem.log2 == frame:
+                return base + forward[v - base]
+            return v
+        old_ctx = self.ctx
+        self.ctx, self.home, self.method, self.rcvr = (
+            move(self.ctx), move(self.home), move(self.method), move(self.rcvr))
+        self.sp += (self.ctx - old_ctx) >> 1
+        if self.pending_large is not None:
+            p = self.pending_large
+            p[1] = [move(c) for c in p[1]]
+            if p[2] is not None:
+                p[2] = move(p[2])
 
     def register_values(self):
         """Core values the collector must treat as roots and eviction must keep."""

@@ -71,8 +71,7 @@ class FirmwareEngine:
 
     def _read_method_dictionary(self):
         mem = self.mem
-        cls = mem.raw_fetch(mem.raw_fetch(self.object, 0), F.CLASS_INDEX["Firmware"])
-        mdict = mem.raw_fetch(cls, F.BEHAVIOR_METHOD_DICT)
+        mdict = mem.raw_fetch(self.object, F.FIRMWARE_FIELDS.index("handlers"))
         keys = mem.raw_fetch(mdict, F.MDICT_KEYS)
         values = mem.raw_fetch(mdict, F.MDICT_VALUES)
         for i in range(mem.body_words(keys)):

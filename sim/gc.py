@@ -1,4 +1,4 @@
-"""Intra-block mark-sweep collection (seed 003: each block is collected on its own).
+"""Intra-block mark-compact collection (seed 003: each block is collected on its own).
 
 Roots are the block's InPointer table (every object another block may refer
 to), its OutPointer hash table, and the core registers that point into the
@@ -62,11 +62,15 @@ def collect(core, frame):
                 elif w not in marked:
                     stack.append(w)
 
-    # sweep: coalesce the dead into free chunks, rebuild the free list
+    # compact: slide the live objects down (Lisp-2).  Nothing outside the block
+    # holds a near pointer into it (other blocks go through the InPointer
+    # table), so only this block's words, its header and the core's registers
+    # need updating.
+    forward = {}
+    order = []
     off = F.FIRST_OBJECT
-    free_chunks = []
+    new = F.FIRST_OBJECT
     live_words = 0
-    run_start = None
     while off < alloc:
         a = (base + off) >> 1
         size = m[a]
@@ -74,26 +78,38 @@ def collect(core, frame):
             raise AssertionError(f"corrupt object header at {off:#x} in block "
                                  f"{mem.frame_block[frame]}")
         if off in marked:
+            forward[off] = new
+            order.append((off, size))
+            new += size * 2
             live_words += size
-            if run_start is not None:
-                free_chunks.append((run_start, off))
-                run_start = None
-        elif run_start is None:
-            run_start = off
         off += size * 2
-    if run_start is not None:
-        alloc = run_start
-        m[bw + F.BH_ALLOC] = alloc
-    freed = 0
-    head = 0
-    for start, end in reversed(free_chunks):
-        a = (base + start) >> 1
-        m[a] = (end - start) >> 1
-        m[a + 1] = head
-        m[a + 2] = F.FMT_FREE << F.FMT_SHIFT
-        head = start
-        freed += end - start
-    m[bw + F.BH_FREE_LIST] = head
+    for off, size in order:
+        a = (base + off) >> 1
+        fmt = m[a + 2] >> F.FMT_SHIFT
+        if fmt == F.FMT_POINTERS or fmt == F.FMT_LARGE:
+            n = size - 3
+        elif fmt in (F.FMT_METHOD, F.FMT_METHOD_ODD):
+            n = 1 + ((m[a + 3] >> 1) & 0x3F)
+        else:
+            n = 0
+        for i in range(a + 3, a + 3 + n):
+            w = m[i]
+            if not (w & 1) and 16 <= w < op_start:
+                m[i] = forward[w]
+    for index in (F.BH_INPOINTERS, F.BH_OP_HASH):
+        if m[bw + index]:
+            m[bw + index] = forward[m[bw + index]]
+    for off, size in order:
+        dest = forward[off]
+        if dest != off:
+            src = (base + off) >> 1
+            m[(base + dest) >> 1:((base + dest) >> 1) + size] = m[src:src + size]
+        m[((base + dest) >> 1) + 2] &= ~F.MARK_BIT & 0xFFFF
+    freed = alloc - new
+    alloc = new
+    m[bw + F.BH_ALLOC] = alloc
+    m[bw + F.BH_FREE_LIST] = 0
+    core.relocate(frame, forward)
 
     # free unused OutPointers and rebuild the OutPointer hash table
     block_end = mem.bs
@@ -128,5 +144,5 @@ def collect(core, frame):
     mem.dirty[frame] = True
     mem.forget_frame(frame)
     core.stats.gc_freed_bytes += freed
-    free = (mem.op_abs[frame] - base) - alloc + freed
+    free = (mem.op_abs[frame] - base) - alloc
     return free

@@ -403,7 +403,8 @@ class _Builder:
             "cannotReturnSelector": g.symbol("cannotReturn:"),
             "scheduler": self.processor,
             "characterTable": self.char_table,
-            "handlers": NIL,
+            # the trap vector: the Firmware class's MethodDictionary (block 0)
+            "handlers": self.classes["Firmware"].obj.fields[F.BEHAVIOR_METHOD_DICT],
         }
         for i, name in enumerate(F.FIRMWARE_FIELDS):
             if name in values:
@@ -437,13 +438,27 @@ class _Builder:
         stop |= {id(self.symbol_table)}
         stop -= {id(fwc.obj), id(fwc.meta_obj)}
         out, seen = [], set()
-        stack = [fw, fwc.obj, fwc.meta_obj][::-1]
+
+        def add(o):
+            if isinstance(o, Obj) and id(o) not in seen and id(o) not in stop:
+                seen.add(id(o))
+                out.append(o)
+
+        # The instance only: its tables (classTable, formatTable,
+        # specialSelectors) live in other blocks, named by OutPointers, so
+        # that block 0 fits in 4 KB; the core reaches them through its import
+        # cache like any far object.
+        add(fw)
+        # The class, metaclass and everything their methods reference: the
+        # firmware never resolves a far reference for its own code.
+        add(fwc.obj)
+        add(fwc.meta_obj)
+        stack = [fwc.meta_obj.fields[F.BEHAVIOR_METHOD_DICT], fwc.obj.fields[F.BEHAVIOR_METHOD_DICT]]
         while stack:
             o = stack.pop()
-            if id(o) in seen or id(o) in stop:
+            if not isinstance(o, Obj) or id(o) in seen or id(o) in stop:
                 continue
-            seen.add(id(o))
-            out.append(o)
+            add(o)
             stack.extend(f for f in reversed(o.fields) if isinstance(f, Obj))
         return out
 

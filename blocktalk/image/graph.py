@@ -159,6 +159,7 @@ def _latin1(text):
 
 
 def hashed_table_size(count, minimum):
-    """Smallest power of two >= max(minimum, 2*count)."""
-    n = max(minimum, 2 * count)
+    """Smallest power of two >= max(minimum, 4/3 * count): at most 3/4 full, the
+    kernel's own growth threshold, so probe sequences stay short."""
+    n = max(minimum, (4 * count + 2) // 3)
     return 1 << (n - 1).bit_length()

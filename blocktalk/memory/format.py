@@ -214,16 +214,16 @@ MAX_CLASS_INDEX = 16383
 
 #: Fields of the Firmware object (block 0): what the core and the handlers find there.
 FIRMWARE_FIELDS = (
-    "classTable",         # Array: class index + 1 -> class (near or OutPointer)
-    "formatTable",        # Array: class index + 1 -> SmallInteger class format
-    "specialSelectors",   # Array of 32 selectors (bytecodes 176-207), with arg counts
+    "classTable",         # Array (another block): class index + 1 -> class
+    "formatTable",        # Array (another block): class index + 1 -> SmallInteger format
+    "specialSelectors",   # Array (another block): 32 (selector, arg count) pairs
     "dnuSelector",        # #doesNotUnderstand:
     "mustBeBooleanSelector",
     "cannotReturnSelector",
     "scheduler",          # Processor
     "smalltalk",          # the SystemDictionary
     "characterTable",
-    "handlers",           # the Firmware instance's own methods live in its class
+    "handlers",           # the trap vector: the Firmware class's MethodDictionary
 )
 
 #: Special selector table of bytecodes 176-207 with their argument counts
