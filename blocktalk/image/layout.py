@@ -62,7 +62,9 @@ def table_words(object_words, nout, nin, backref_words):
 
 
 def op_hash_slots(nout):
-    return hashed_table_size(nout, B.MIN_OP_HASH_SLOTS)
+    # at most half full, as the firmware keeps it (insertOutPointer:in:...)
+    n = max(B.MIN_OP_HASH_SLOTS, 2 * nout)
+    return 1 << (n - 1).bit_length()
 
 
 def backref_array_words(nblocks):

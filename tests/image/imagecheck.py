@@ -190,26 +190,26 @@ def check_image(image):
     assert fb == 0 and m.cls(0, fo) == F.CLASS_INDEX["Firmware"]
     fw = m.fields(0, fo)
     names = list(F.FIRMWARE_FIELDS)
-    for name in ("classTable", "formatTable", "specialSelectors", "dnuSelector",
-                 "mustBeBooleanSelector", "cannotReturnSelector"):
-        assert fw[names.index(name)] < m.op_start(0), f"firmware {name} is far"
-    ct = fw[names.index("classTable")]
-    classes = m.fields(0, ct)
-    formats = m.fields(0, fw[names.index("formatTable")])
+    # The tables live in other blocks (architecture.md section 5): follow the
+    # OutPointers.
+    ctb, ct = m.deref(0, fw[names.index("classTable")])
+    classes = m.fields(ctb, ct)
+    formats = m.fields(*m.deref(0, fw[names.index("formatTable")]))
     assert len(classes) == len(formats)
-    specials = m.fields(0, fw[names.index("specialSelectors")])
-    assert [symbol_name(m, 0, s) for s in specials[0::2]] == \
+    spb, sp = m.deref(0, fw[names.index("specialSelectors")])
+    specials = m.fields(spb, sp)
+    assert [symbol_name(m, *m.deref(spb, s)) for s in specials[0::2]] == \
         [s for s, _ in F.SPECIAL_SELECTORS]
     assert [v >> 1 for v in specials[1::2]] == [n for _, n in F.SPECIAL_SELECTORS]
     for sel in ("dnuSelector", "mustBeBooleanSelector", "cannotReturnSelector"):
-        symbol_name(m, 0, fw[names.index(sel)])
+        symbol_name(m, *m.deref(0, fw[names.index(sel)]))
     # classes: index, format and method dictionaries
     nmethods = 0
     for index, oop in enumerate(classes):
         if oop == F.NIL:
             assert formats[index] == F.NIL
             continue
-        b, c = m.deref(0, oop)
+        b, c = m.deref(ctb, oop)
         assert m.field(b, c, F.BEHAVIOR_CLASS_INDEX) == F.smallint(index)
         assert m.field(b, c, F.BEHAVIOR_FORMAT) == formats[index]
         assert str(index) in meta["class_names"]
@@ -227,14 +227,14 @@ def check_image(image):
                 assert m.cls(mb, mo) == F.CLASS_INDEX["CompiledMethod"]
                 assert f"{mb}:{mo}" in meta["methods"]
                 nmethods += 1
-    # Firmware class: its code and literals are all in block 0, all near
-    fwc = classes[F.CLASS_INDEX["Firmware"]]
-    assert fwc < m.op_start(0)
-    for cls in (fwc, classes[m.cls(0, fwc)]):
-        assert cls < m.op_start(0)
-        d = m.field(0, cls, F.BEHAVIOR_METHOD_DICT)
-        assert d < m.op_start(0)
-        keys, vals = m.field(0, d, F.MDICT_KEYS), m.field(0, d, F.MDICT_VALUES)
+    # The trap vector (the Firmware class's MethodDictionary), its selectors,
+    # methods and their literals are all in block 0, all near.
+    d = fw[names.index("handlers")]
+    assert d < m.op_start(0) and m.cls(0, d) == F.CLASS_INDEX["MethodDictionary"]
+    fwb, fwc = m.deref(ctb, classes[F.CLASS_INDEX["Firmware"]])
+    assert fwb == 0 and m.field(0, fwc, F.BEHAVIOR_METHOD_DICT) == d
+    for dict_ in (d,):
+        keys, vals = m.field(0, dict_, F.MDICT_KEYS), m.field(0, dict_, F.MDICT_VALUES)
         assert keys < m.op_start(0) and vals < m.op_start(0)
         for k, v in zip(m.fields(0, keys), m.fields(0, vals)):
             if k == F.NIL:
