@@ -89,6 +89,10 @@ class Core:
 
     def load_registers(self, ctx):
         """Blue Book ``fetchContextRegisters``: may trap (import) before changing anything."""
+        self.switch_registers(ctx, *self.prefetch_registers(ctx))
+
+    def prefetch_registers(self, ctx):
+        """Everything a switch to ``ctx`` reads (the reads may trap)."""
         mem = self.mem
         if mem.class_index(ctx) == BLOCK_CONTEXT:
             home = mem.fetch(ctx, F.CTX_HOME)
@@ -96,7 +100,11 @@ class Core:
             home = ctx
         method = mem.fetch(home, F.CTX_METHOD)
         rcvr = mem.fetch(home, F.CTX_RECEIVER)
-        info = self.method_info(method)
+        return home, method, rcvr, self.method_info(method)
+
+    def switch_registers(self, ctx, home, method, rcvr, info):
+        """Make ``ctx`` active (never traps)."""
+        mem = self.mem
         pc = F.smallint_value(mem.mem[(ctx >> 1) + 3 + F.CTX_PC])
         stackp = F.smallint_value(mem.mem[(ctx >> 1) + 3 + F.CTX_STACKP])
         self.ctx, self.home, self.method, self.rcvr, self.info = ctx, home, method, rcvr, info

@@ -101,7 +101,12 @@ class FirmwareEngine:
             args = [a[0], F.smallint(a[1])]
         else:
             args = [F.smallint(min(a[0], F.SMALLINT_MAX))]
+        # The frames the trap names stay put while the handler loads blocks.
         self.busy = set(self.mem.pinned)
+        if trap.kind in ("import", "export", "lookup"):
+            self.busy.add(trap.args_[0] >> self.mem.log2)
+        if trap.kind == "export":
+            self.busy.add(trap.args_[1])
         self.call(self.by_name[HANDLERS[trap.kind]], args)
         core.pin_registers()
 

@@ -397,6 +397,7 @@ def prim_block_copy(core, nargs):
     m[a + F.CTX_NARGS] = n
     # the block's code starts after this send and the 2-byte jump over it
     m[a + F.CTX_STARTPC] = F.smallint(core.ip + 3)
+    m[a + F.CTX_PC] = F.smallint(core.ip + 3)
     m[a + F.CTX_STACKP] = F.smallint(0)
     m[a + F.CTX_HOME] = home_w
     core.mark_escaped(home)
@@ -580,3 +581,7 @@ def special_response(core, b):
         prim_class(core, 0)
         return True
     return False
+
+
+from .processes import PROCESS_PRIMITIVES  # noqa: E402  (they use PrimitiveFailed above)
+PRIMITIVES.update(PROCESS_PRIMITIVES)

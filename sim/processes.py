@@ -1,0 +1,184 @@
+"""Process scheduling primitives 85-88 (Blue Book ch. 29, "Process Primitives").
+
+The scheduler's objects (ProcessorScheduler, its LinkedLists, Processes,
+Semaphores, contexts) may each live in a different block, so every primitive
+runs as a *transaction*: it reads (which may trap on import) and records its
+writes; then every write is translated (which may trap on export); only then
+is anything written and the active context switched.  A trap anywhere before
+that leaves no trace and the send is executed again (docs/architecture.md §7).
+"""
+
+from blocktalk.memory import format as F
+from .traps import VMError
+from .primitives import PrimitiveFailed
+
+NIL, FALSE, TRUE = F.NIL, F.FALSE, F.TRUE
+
+
+class Transaction:
+    """Reads see this transaction's own writes; nothing reaches memory before
+    :meth:`commit`."""
+
+    def __init__(self, core):
+        self.core = core
+        self.mem = core.mem
+        self.writes = {}
+
+    def read(self, obj, index):
+        key = (obj, index)
+        if key in self.writes:
+            return self.writes[key]
+        return self.mem.fetch(obj, index)
+
+    def write(self, obj, index, value):
+        self.writes[(obj, index)] = value
+
+    def commit(self):
+        mem = self.mem
+        words = [(obj, index, mem.encode(value, obj & ~mem.mask))
+                 for (obj, index), value in self.writes.items()]
+        m = mem.mem
+        for obj, index, w in words:
+            m[(obj >> 1) + 3 + index] = w
+            mem.dirty[obj >> mem.log2] = True
+
+
+# --- LinkedList (Blue Book ``isEmptyList:``, ``removeFirstLinkOfList:``, ``addLastLink:toList:``)
+
+def is_empty_list(tx, lst):
+    return tx.read(lst, F.LIST_FIRST) == NIL
+
+
+def remove_first_link(tx, lst):
+    first = tx.read(lst, F.LIST_FIRST)
+    last = tx.read(lst, F.LIST_LAST)
+    if first == last:
+        tx.write(lst, F.LIST_FIRST, NIL)
+        tx.write(lst, F.LIST_LAST, NIL)
+    else:
+        tx.write(lst, F.LIST_FIRST, tx.read(first, F.PROCESS_NEXT_LINK))
+    tx.write(first, F.PROCESS_NEXT_LINK, NIL)
+    return first
+
+
+def add_last_link(tx, link, lst):
+    if is_empty_list(tx, lst):
+        tx.write(lst, F.LIST_FIRST, link)
+    else:
+        tx.write(tx.read(lst, F.LIST_LAST), F.PROCESS_NEXT_LINK, link)
+    tx.write(lst, F.LIST_LAST, link)
+    tx.write(link, F.PROCESS_MY_LIST, lst)
+
+
+# --- the scheduler (Blue Book ``sleep:``, ``resume:``, ``suspendActive``, ``transferTo:``)
+
+def scheduler(core):
+    return core.firmware_field_value("scheduler")
+
+
+def priority_list(tx, sched, priority):
+    lists = tx.read(sched, F.SCHED_LISTS)
+    if not 1 <= priority <= tx.mem.body_words(lists):
+        raise PrimitiveFailed()
+    return tx.read(lists, priority - 1)
+
+
+def sleep(tx, sched, process):
+    priority = F.smallint_value(tx.read(process, F.PROCESS_PRIORITY))
+    add_last_link(tx, process, priority_list(tx, sched, priority))
+
+
+def wake_highest_priority(tx, sched):
+    lists = tx.read(sched, F.SCHED_LISTS)
+    for p in range(tx.mem.body_words(lists), 0, -1):
+        lst = tx.read(lists, p - 1)
+        if not is_empty_list(tx, lst):
+            return remove_first_link(tx, lst)
+    raise VMError("every process is waiting: nothing can run (deadlock)")
+
+
+def transfer_to(core, tx, sched, process):
+    """Record the switch in ``tx`` and prefetch the new registers; commit and
+    switch.  The active context is stored in the active Process, which makes it
+    escape (it is no longer recycled when it returns)."""
+    active = tx.read(sched, F.SCHED_ACTIVE)
+    new_ctx = tx.read(process, F.PROCESS_SUSPENDED_CONTEXT)
+    if new_ctx == NIL or new_ctx & 1:
+        raise PrimitiveFailed()
+    tx.write(active, F.PROCESS_SUSPENDED_CONTEXT, core.ctx)
+    tx.write(sched, F.SCHED_ACTIVE, process)
+    tx.write(process, F.PROCESS_MY_LIST, NIL)
+    registers = core.prefetch_registers(new_ctx)
+    tx.commit()
+    core.mark_escaped(core.ctx)
+    core.save_registers()
+    core.switch_registers(new_ctx, *registers)
+
+
+def resume(core, tx, sched, process):
+    """Blue Book ``resume:``: preempt the active process if ``process`` has a
+    higher priority, else queue it."""
+    active = tx.read(sched, F.SCHED_ACTIVE)
+    if F.smallint_value(tx.read(process, F.PROCESS_PRIORITY)) > \
+            F.smallint_value(tx.read(active, F.PROCESS_PRIORITY)):
+        sleep(tx, sched, active)
+        transfer_to(core, tx, sched, process)
+    else:
+        sleep(tx, sched, process)
+        tx.commit()
+
+
+def _receiver(core):
+    r = core.top(0)
+    if r & 1 or r < 16:
+        raise PrimitiveFailed()
+    return r
+
+
+def prim_signal(core, nargs):
+    """Blue Book ``primitiveSignal`` (85)."""
+    sema = _receiver(core)
+    tx = Transaction(core)
+    sched = scheduler(core)
+    if is_empty_list(tx, sema):
+        excess = tx.read(sema, F.SEMAPHORE_EXCESS)
+        tx.write(sema, F.SEMAPHORE_EXCESS, F.smallint(F.smallint_value(excess) + 1))
+        tx.commit()
+    else:
+        resume(core, tx, sched, remove_first_link(tx, sema))
+
+
+def prim_wait(core, nargs):
+    """Blue Book ``primitiveWait`` (86)."""
+    sema = _receiver(core)
+    tx = Transaction(core)
+    excess = F.smallint_value(tx.read(sema, F.SEMAPHORE_EXCESS))
+    if excess > 0:
+        tx.write(sema, F.SEMAPHORE_EXCESS, F.smallint(excess - 1))
+        tx.commit()
+        return
+    sched = scheduler(core)
+    add_last_link(tx, tx.read(sched, F.SCHED_ACTIVE), sema)
+    transfer_to(core, tx, sched, wake_highest_priority(tx, sched))
+
+
+def prim_resume(core, nargs):
+    """Blue Book ``primitiveResume`` (87)."""
+    process = _receiver(core)
+    tx = Transaction(core)
+    if tx.read(process, F.PROCESS_SUSPENDED_CONTEXT) == NIL:
+        raise PrimitiveFailed()
+    resume(core, tx, scheduler(core), process)
+
+
+def prim_suspend(core, nargs):
+    """Blue Book ``primitiveSuspend`` (88): only the active process."""
+    process = _receiver(core)
+    tx = Transaction(core)
+    sched = scheduler(core)
+    if process != tx.read(sched, F.SCHED_ACTIVE):
+        raise PrimitiveFailed()
+    transfer_to(core, tx, sched, wake_highest_priority(tx, sched))
+
+
+PROCESS_PRIMITIVES = {85: prim_signal, 86: prim_wait, 87: prim_resume, 88: prim_suspend}
