@@ -115,12 +115,15 @@ def collect(core, frame):
     block_end = mem.bs
     op_free = 0
     live_ops = []
+    freed_ops = set()
     off = op_start
     while off < block_end:
         a = (base + off) >> 1
         if off in used_ops and m[a] != F.NIL:
             live_ops.append(off)
         else:
+            if m[a] != F.NIL:
+                freed_ops.add(base + off)
             m[a] = F.NIL
             m[a + 1] = op_free
             op_free = off
@@ -142,7 +145,7 @@ def collect(core, frame):
     m[bw + F.BH_LIVE_WORDS] = live_words & 0xFFFF
     m[bw + F.BH_GC_COUNT] = (m[bw + F.BH_GC_COUNT] + 1) & 0xFFFF
     mem.dirty[frame] = True
-    mem.forget_frame(frame)
+    mem.relocate_caches(frame, forward, freed_ops)
     core.stats.gc_freed_bytes += freed
     free = (mem.op_abs[frame] - base) - alloc
     return free

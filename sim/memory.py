@@ -259,6 +259,52 @@ class CoreMemory:
         for key in [k for k in self.context_free if k[0] == frame]:
             del self.context_free[key]
 
+    def relocate_caches(self, frame, forward, freed_ops):
+        """After a collection of ``frame``: entries naming moved objects follow
+        them, entries naming freed OutPointers or dead objects go.  (Hardware
+        would simply flush; keeping them saves the re-traps.)"""
+        lo = frame << self.log2
+        hi = lo + self.bs
+
+        def move(v):
+            if v is None or not lo <= v < hi:
+                return v
+            new = forward.get(v - lo)
+            return None if new is None else lo + new
+
+        imports = {}
+        for k, v in self.import_cache.items():
+            if k in freed_ops:
+                continue
+            v2 = move(v)
+            if v2 is not None:
+                imports[k] = v2
+        self.import_cache = imports
+        exports = {}
+        for (hb, v), w in self.export_cache.items():
+            if hb == lo and lo + w in freed_ops:
+                continue
+            v2 = move(v)
+            if v2 is not None:
+                exports[(hb, v2)] = w
+        self.export_cache = exports
+        dispatch = {}
+        for (c, sel), meth in self.dispatch.items():
+            sel2 = move(sel)
+            meth2 = move(meth)
+            if sel2 is None or (meth is not None and meth2 is None):
+                continue
+            dispatch[(c, sel2)] = meth2
+        self.dispatch = dispatch
+        code = {}
+        for k, v in self.code_cache.items():
+            k2 = move(k)
+            if k2 is not None:
+                code[k2] = v
+        self.code_cache = code
+        for key in [k for k in self.context_free if k[0] == frame]:
+            del self.context_free[key]
+
     def write_back_all(self):
         for f in range(self.nframes):
             if self.frame_block[f] is not None:
