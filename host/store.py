@@ -22,6 +22,8 @@ class BlockStore:
         self.reads = 0
         self.writes = 0
         self.bytes_moved = 0
+        #: block -> [(InPointer index, block that dropped its OutPointer)]
+        self.pending_drops = {}
 
     def read(self, number):
         if not 0 <= number < len(self.blocks):
@@ -43,3 +45,11 @@ class BlockStore:
             raise MemoryError("the block table is full (block numbers are SmallIntegers)")
         self.blocks.append(bytes(B.format_block(number, self.block_size)))
         return number
+
+    def queue_back_reference_drop(self, number, index, from_block):
+        """Block ``from_block`` freed its OutPointer to InPointer ``index`` of
+        block ``number``, which is in no frame: deliver it with the block."""
+        self.pending_drops.setdefault(number, []).append((index, from_block))
+
+    def take_back_reference_drops(self, number):
+        return self.pending_drops.pop(number, [])

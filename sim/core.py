@@ -50,6 +50,9 @@ class Core:
         self.hashes = F.identity_hash_sequence(7)
         self.halted = None
         self.pending_large = None     # [key, chunks, spine] of a large allocation under way
+        self.mem.on_drop.append(
+            lambda frame, index, from_block: collector.drop_back_reference(
+                self, frame, index, from_block))
         self.bytecode_limit = None
 
     # --- boot ------------------------------------------------------------------

@@ -116,6 +116,7 @@ def collect(core, frame):
     op_free = 0
     live_ops = []
     freed_ops = set()
+    released = []
     off = op_start
     while off < block_end:
         a = (base + off) >> 1
@@ -124,6 +125,7 @@ def collect(core, frame):
         else:
             if m[a] != F.NIL:
                 freed_ops.add(base + off)
+                released.append((F.smallint_value(m[a]), F.smallint_value(m[a + 1])))
             m[a] = F.NIL
             m[a + 1] = op_free
             op_free = off
@@ -146,6 +148,53 @@ def collect(core, frame):
     m[bw + F.BH_GC_COUNT] = (m[bw + F.BH_GC_COUNT] + 1) & 0xFFFF
     mem.dirty[frame] = True
     mem.relocate_caches(frame, forward, freed_ops)
+    # Seed 003's back references: this block no longer refers to those
+    # InPointers.  Blocks in a frame hear it now, the others when the host next
+    # gives them to a core.
+    me = mem.frame_block[frame]
+    for number, index in released:
+        target = mem.frame_for_block(number)
+        if target is None:
+            mem.host.queue_back_reference_drop(number, index, me)
+        else:
+            drop_back_reference(core, target, index, me)
     core.stats.gc_freed_bytes += freed
     free = (mem.op_abs[frame] - base) - alloc
     return free
+
+
+def drop_back_reference(core, frame, index, from_block):
+    """Remove ``from_block`` from the back references of InPointer ``index`` of
+    the block in ``frame``; with none left the InPointer is freed, so its
+    object stops being a root of this block's collections.  A back-reference
+    list of ``true`` (the firmware could not record one) is never freed."""
+    mem = core.mem
+    m = mem.mem
+    base = frame << mem.log2
+    ipt = base + m[(base >> 1) + F.BH_INPOINTERS]
+    a = (ipt >> 1) + 3 + 2 * index
+    if 2 * index + 1 >= mem.body_words(ipt) or m[a] == F.NIL:
+        return
+    back = m[a + 1]
+    sb = F.smallint(from_block)
+    if back == sb:
+        back = F.NIL
+    elif back & 1 or back < 16:
+        return                  # another block, or unknown (true): keep it
+    else:
+        arr = (base + back) >> 1
+        n = m[arr] - 3
+        items = m[arr + 3:arr + 3 + n]
+        if sb in items:
+            m[arr + 3 + items.index(sb)] = F.NIL
+        if any(w != F.NIL for w in m[arr + 3:arr + 3 + n]):
+            mem.dirty[frame] = True
+            return
+        back = F.NIL
+    if back == F.NIL:
+        obj = base + m[a]
+        m[(obj >> 1) + 2] &= ~F.EXPORTED_BIT & 0xFFFF
+        m[a] = F.NIL
+        m[a + 1] = F.NIL
+        mem.dirty[frame] = True
+        core.stats.inpointers_freed += 1

@@ -55,6 +55,7 @@ class CoreMemory:
         self.alloc_frame = None
         self.reserve = max(block_size // 16, 512)
         self.on_evict = []
+        self.on_drop = []         # back-reference drops delivered with a block
 
     # --- word access -------------------------------------------------------
 
@@ -200,6 +201,9 @@ class CoreMemory:
         self.mem[base >> 1:(base + self.bs) >> 1] = struct.unpack(f">{self.bs // 2}H", data)
         self._install(frame, number)
         self.stats.block_loads += 1
+        for index, from_block in self.host.take_back_reference_drops(number):
+            for hook in self.on_drop:
+                hook(frame, index, from_block)
         return frame
 
     def _install(self, frame, number):

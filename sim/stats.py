@@ -17,6 +17,7 @@ class Stats:
     contexts_recycled: int = 0
     gcs: int = 0
     gc_freed_bytes: int = 0
+    inpointers_freed: int = 0
     block_loads: int = 0
     block_evictions: int = 0
     blocks_created: int = 0
