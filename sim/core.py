@@ -50,6 +50,7 @@ class Core:
         self.hashes = F.identity_hash_sequence(7)
         self.halted = None
         self.pending_large = None     # [key, chunks, spine] of a large allocation under way
+        self._pin_key = None
         self.mem.on_drop.append(
             lambda frame, index, from_block: collector.drop_back_reference(
                 self, frame, index, from_block))
@@ -66,8 +67,14 @@ class Core:
     # --- registers ---------------------------------------------------------------
 
     def pin_registers(self):
+        """Frames the registers point into may not be evicted."""
         m = self.mem
         lg = m.log2
+        key = (self.ctx >> lg, self.home >> lg, self.method >> lg, self.rcvr >> lg,
+               m.alloc_frame, self.pending_large is None)
+        if key == self._pin_key and self.pending_large is None:
+            return
+        self._pin_key = key
         pins = {0}
         for v in self.register_values():
             if not (v & 1) and v >= 16:
@@ -376,12 +383,14 @@ class Core:
         mask = ~mem.mask
         op_abs = mem.op_abs
         log2 = mem.log2
-        imports = mem.import_cache
         count = 0
         try:
             while True:
                 if limit is not None and stats.bytecodes + count >= limit:
                     raise Halt(None)
+                imports = mem.import_cache
+                dispatch = mem.dispatch
+                code_cache = mem.code_cache
                 code = self.info.code
                 ip = self.ip
                 b = code[ip]
@@ -497,6 +506,39 @@ class Core:
                 elif b == 135:                            # pop
                     self.sp -= 1
                     self.ip = ip + 1
+                elif b >= 208:                            # literal send: dispatch hit
+                    nargs = (b - 208) >> 4
+                    meth = self.method
+                    mb = meth & mask
+                    sel = mb + m[(meth >> 1) + 4 + (b & 15)]
+                    if sel >= op_abs[mb >> log2]:
+                        sel = imports.get(sel, 0)
+                    rw = m[self.sp - nargs]
+                    if rw & 1:
+                        cidx = 1
+                    elif rw < 16:
+                        cidx = (2, 4, 3)[rw >> 1] if rw <= 4 else 0
+                    else:
+                        r = cbase + rw
+                        cidx = m[(r >> 1) + 1] if r < op_abs[cbase >> log2] else 0
+                    method = dispatch.get((cidx, sel))
+                    info = code_cache.get(method) if method is not None else None
+                    if info is None or info.flag >= 5 or info.primitive or not sel:
+                        self.step()
+                    else:
+                        stats.sends += 1
+                        stats.dispatch_hits += 1
+                        self.ip = ip + 1
+                        try:
+                            self.activate(method, info, nargs)
+                        except Trap:
+                            self.ip = ip
+                            raise
+                elif b == 124 and self.ctx == self.home:  # return top from method
+                    w = m[self.sp]
+                    value = w if (w & 1 or w < 16) else mem.decode(w, cbase)
+                    sender = mem.decode(m[(self.ctx >> 1) + 3 + F.CTX_SENDER], cbase)
+                    self.return_value(value, sender)
                 else:
                     self.step()
                 count += 1
