@@ -298,6 +298,17 @@ class RawRun:
             self.mem.set_byte_at(obj, base + i, b)
         return obj
 
+    def install(self, cls, selector, method):
+        """Make sends of ``selector`` to instances of ``cls`` run ``method`` (a
+        :class:`Method` spec): the entry goes straight into the core's dispatch
+        table, as the lookup handler would put it.  The raw method is not in any
+        MethodDictionary, so this lasts only until the next collection or eviction
+        of its block (fine for tiny tests)."""
+        obj = self.value(method)
+        self._pin(obj)
+        self.mem.dispatch[(self.class_index[cls], self.symbol(selector))] = obj
+        return obj
+
     # --- running ------------------------------------------------------------------
 
     def start(self, code, literals=(), receiver=None, temps=0, large=False):
