@@ -393,6 +393,24 @@ def run_raw(code, literals=(), receiver=None, temps=0, block_size=F.DEFAULT_BLOC
     return r.py(r.run(code, literals, receiver, temps, large, limit))
 
 
+def send_code(nargs, selector_index=0, first_push=1):
+    """Bytecodes that push literals ``first_push`` .. ``first_push + nargs`` (the
+    receiver and the arguments), send literal ``selector_index`` and return top."""
+    code = [32 + first_push + i for i in range(nargs + 1)]
+    if nargs <= 2:
+        code.append(208 + 16 * nargs + selector_index)
+    else:
+        code += [131, (nargs << 5) | selector_index]
+    return code + [124]
+
+
+def run_send(receiver, selector, *args, block_size=F.DEFAULT_BLOCK_SIZE):
+    """``receiver selector: args...`` as a literal send (a real lookup, never the
+    special-selector shortcut) from a raw method; answers a Python value."""
+    return run_raw(send_code(len(args)), [Sym(selector), receiver, *args],
+                   block_size=block_size)
+
+
 def run_doit(source, block_size=F.DEFAULT_BLOCK_SIZE, sram_size=None, files=()):
     """Build an image with ``source`` as a doit (plus the fixture), run it and answer
     (machine, Python value of the last doit)."""
