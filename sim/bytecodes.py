@@ -7,7 +7,7 @@ translates (and so may trap) before it writes.
 """
 
 from blocktalk.memory import format as F
-from .traps import Trap, VMError
+from .traps import Trap, VMError, Halt
 
 NIL, FALSE, TRUE = F.NIL, F.FALSE, F.TRUE
 CTX_WORD_OFFSET = 3 + F.CTX_TEMP_FRAME_START - 1
@@ -99,9 +99,12 @@ def return_bytecode(core, b, ip):
     if home != core.ctx:
         # A non-local return: the home must still be active (Blue Book
         # ``returnValue:to:`` sends #cannotReturn: otherwise).
-        if sender == NIL or core.mem.word(home + 6 + 2 * F.CTX_PC) == NIL:
+        if core.mem.word(home + 6 + 2 * F.CTX_PC) == NIL:
             core.cannot_return(value)
             return
+        if sender == NIL:
+            # the home is the base context of the run: returning from it ends the run
+            raise Halt(value)
         core.return_value(value, sender, before_write=lambda: unwind_to_home(core, home))
         return
     core.return_value(value, sender)

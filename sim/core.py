@@ -51,6 +51,8 @@ class Core:
         self.halted = None
         self.pending_large = None     # [key, chunks, spine] of a large allocation under way
         self._pin_key = None
+        self.allocs = []              # objects made by the bytecode under way
+        self.replay = []              # ... and by its attempt that trapped
         self.mem.on_drop.append(
             lambda frame, index, from_block: collector.drop_back_reference(
                 self, frame, index, from_block))
@@ -71,8 +73,8 @@ class Core:
         m = self.mem
         lg = m.log2
         key = (self.ctx >> lg, self.home >> lg, self.method >> lg, self.rcvr >> lg,
-               m.alloc_frame, self.pending_large is None)
-        if key == self._pin_key and self.pending_large is None:
+               m.alloc_frame, self.pending_large is None, len(self.replay))
+        if key == self._pin_key and self.pending_large is None and not self.replay:
             return
         self._pin_key = key
         pins = {0}
@@ -140,10 +142,24 @@ class Core:
 
     def instantiate(self, class_index, fmt, body_words, fill=NIL):
         """Blue Book ``instantiateClass:withPointers:/withWords:/withBytes:`` in the
-        allocation frame; a full block traps to ``blockFull:``."""
+        allocation frame; a full block traps to ``blockFull:``.
+
+        Allocation replay: objects made by an attempt of a bytecode that then
+        trapped (say, on exporting the new object) are handed out again, in
+        order, when the bytecode executes again; otherwise each attempt would
+        make a new object and need a new export, for ever."""
         if (body_words + F.OBJ_HEADER_WORDS) * 2 > self.mem.bs // 2:
             # Only large objects (chunked, section 10) may be bigger than half a block.
             raise PrimitiveFailed()
+        replay = self.replay
+        if replay:
+            obj, shape = replay.pop(0)
+            if shape == (class_index, fmt, body_words):
+                m = self.mem.mem
+                m[(obj >> 1) + 3:(obj >> 1) + 3 + body_words] = [fill] * body_words
+                self.allocs.append((obj, shape))
+                return obj
+            replay.clear()
         frame = self.allocation_frame()
         obj = self.mem.allocate(frame, class_index, fmt, body_words, fill, self.next_hash(),
                                 reserve=self.mem.reserve)
@@ -151,6 +167,7 @@ class Core:
             raise Trap("blockFull", body_words)
         self.stats.allocations += 1
         self.stats.allocated_bytes += (body_words + 3) * 2
+        self.allocs.append((obj, (class_index, fmt, body_words)))
         return obj
 
     def new_context(self, large):
@@ -373,6 +390,8 @@ class Core:
                 return
             except Trap as trap:
                 stats.trap(trap.kind)
+                self.replay = self.allocs + self.replay
+                self.allocs = []
                 self.firmware.handle(trap)
 
     def run_bytecodes(self, limit=None):
@@ -563,6 +582,9 @@ class Core:
             self.sp = sp
             m[low:sp + 1] = saved
             raise
+        if self.allocs or self.replay:
+            self.allocs = []
+            self.replay = []
 
     # --- services for primitives, the collector and the runner ----------------------
 
@@ -592,12 +614,19 @@ class Core:
 
         def move(v):
             if not (v & 1) and v >= 16 and v >> mem.log2 == frame:
-                return base + forward[v - base]
+                new = forward.get(v - base)
+                return None if new is None else base + new
             return v
         old_ctx = self.ctx
         self.ctx, self.home, self.method, self.rcvr = (
             move(self.ctx), move(self.home), move(self.method), move(self.rcvr))
         self.sp += (self.ctx - old_ctx) >> 1
+        self.replay = [(move(obj), shape) for obj, shape in self.replay]
+        # objects of the bytecode under way are not roots: the dead ones go
+        self.allocs = [(move(obj), shape) for obj, shape in self.allocs
+                       if move(obj) is not None]
+        if self.firmware is not None:
+            self.firmware.relocate(move)
         if self.pending_large is not None:
             p = self.pending_large
             p[1] = [move(c) for c in p[1]]
@@ -607,6 +636,9 @@ class Core:
     def register_values(self):
         """Core values the collector must treat as roots and eviction must keep."""
         values = [self.ctx, self.home, self.method, self.rcvr]
+        values += [obj for obj, _ in self.replay]
+        if self.firmware is not None:
+            values += self.firmware.held_values()
         if self.pending_large is not None:
             values += self.pending_large[1]
             if self.pending_large[2] is not None:

@@ -66,6 +66,7 @@ class FirmwareEngine:
         self.methods = {}               # selector core address -> method core address
         self.by_name = {}
         self.busy = set()
+        self.frames = []
         self.infos = {}                 # firmware methods never leave frame 0
         self._read_method_dictionary()
 
@@ -107,7 +108,11 @@ class FirmwareEngine:
             self.busy.add(trap.args_[0] >> self.mem.log2)
         if trap.kind == "export":
             self.busy.add(trap.args_[1])
-        self.call(self.by_name[HANDLERS[trap.kind]], args)
+        try:
+            self.call(self.by_name[HANDLERS[trap.kind]], args)
+        finally:
+            self.frames = []
+        core._pin_key = None
         core.pin_registers()
 
     def call(self, method, args):
@@ -118,6 +123,7 @@ class FirmwareEngine:
             if result is not None:
                 return result
         frames = [Frame(method, info, self.object, args)]
+        self.frames = frames
         return self.interpret(frames)
 
     # --- the firmware interpreter --------------------------------------------------------
@@ -344,15 +350,34 @@ class FirmwareEngine:
         return v >> self.mem.log2
 
     def load(self, number):
-        """A block into a frame, never evicting one the trapped bytecode or this
-        handler uses."""
+        """A block into a frame, never evicting one the trapped bytecode uses or
+        one that a value on the firmware stack points into (the handler's
+        working set, found like a collector finds roots)."""
         mem = self.mem
         frame = mem.frame_for_block(number)
         if frame is None:
-            frame = mem.load_block(number, busy=self.busy)
-        self.busy.add(frame)
+            frame = mem.load_block(number, busy=self.busy | self.held_frames())
         mem.touch(frame)
         return frame
+
+    def held_frames(self):
+        lg = self.mem.log2
+        return {v >> lg for v in self.held_values()}
+
+    def held_values(self):
+        """Core addresses on the firmware stack: roots of a collection that a
+        handler starts, and values it must follow when objects move."""
+        out = []
+        for f in self.frames:
+            for v in f.temps + f.stack:
+                if not (v & 1) and v >= 16:
+                    out.append(v)
+        return out
+
+    def relocate(self, move):
+        for f in self.frames:
+            f.temps = [move(v) for v in f.temps]
+            f.stack[:] = [move(v) for v in f.stack]
 
 
 def _obj(v):
@@ -386,7 +411,6 @@ def p_frame_of_block(fw, n):
     f = fw.mem.frame_for_block(F.smallint_value(n))
     if f is None:
         return NIL
-    fw.busy.add(f)
     return F.smallint(f)
 
 
@@ -579,10 +603,25 @@ def p_rehash_outpointers(fw, f, table):
 
 
 def p_outpointer_count(fw, f):
-    """227 ``outPointerCountOf: f`` (live and free entries)."""
+    """227 ``liveOutPointerCountOf: f``: OutPointer entries in use."""
     mem = fw.mem
     frame = F.smallint_value(f)
-    return F.smallint((mem.bs - (mem.op_abs[frame] - (frame << mem.log2))) // 4)
+    base = frame << mem.log2
+    m = mem.mem
+    live = sum(1 for off in range(mem.op_abs[frame] - base, mem.bs, F.OUTPOINTER_BYTES)
+               if m[(base + off) >> 1] != NIL)
+    return F.smallint(live)
+
+
+def p_has_room_for_outpointer(fw, f):
+    """229 ``hasRoomForOutPointerIn: f``: a freed entry, or 4 bytes of free space
+    below the OutPointer region."""
+    mem = fw.mem
+    frame = F.smallint_value(f)
+    if mem.header(frame, F.BH_OP_FREE):
+        return TRUE
+    room = mem.op_abs[frame] - (frame << mem.log2) - mem.header(frame, F.BH_ALLOC)
+    return TRUE if room >= F.OUTPOINTER_BYTES else FALSE
 
 
 def p_is_smallinteger(fw, v):
@@ -599,5 +638,5 @@ FIRMWARE_PRIMITIVES = {
     217: p_is_exported, 218: p_collect, 219: p_new_allocation_block,
     220: p_allocation_frame, 221: p_block_number_of_frame, 222: p_field_of,
     223: p_identity_hash, 224: p_is_sealed, 225: p_fault, 226: p_rehash_outpointers,
-    227: p_outpointer_count, 228: p_is_smallinteger,
+    227: p_outpointer_count, 228: p_is_smallinteger, 229: p_has_room_for_outpointer,
 }

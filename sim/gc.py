@@ -21,9 +21,11 @@ def collect(core, frame):
     core.stats.gcs += 1
 
     roots = []
-    for word in (m[bw + F.BH_INPOINTERS], m[bw + F.BH_OP_HASH]):
-        if word:
-            roots.append(word)
+    if m[bw + F.BH_INPOINTERS]:
+        roots.append(m[bw + F.BH_INPOINTERS])
+    # The OutPointer hash table is live but its entries do not keep
+    # OutPointers in use: it is rebuilt from the survivors below.
+    op_hash = m[bw + F.BH_OP_HASH]
     ipt = m[bw + F.BH_INPOINTERS]
     if ipt:
         n = m[(base + ipt) >> 1] - 3
@@ -36,7 +38,7 @@ def collect(core, frame):
             roots.append(v - base)
 
     # mark (iterative; near pointers only, OutPointers noted as used)
-    marked = set()
+    marked = {op_hash} if op_hash else set()
     used_ops = set()
     stack = roots
     while stack:

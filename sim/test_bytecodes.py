@@ -530,9 +530,6 @@ def test_quick_return_field_method():
     assert run_raw([112, 208, 124], [Sym("f0")], receiver=fixture()) == 100
 
 
-@pytest.mark.xfail(strict=True, reason="a non-local return from a block whose home is the "
-                   "base context (live, sender nil) sends #cannotReturn: instead of ending "
-                   "the run like ^ in the base method itself (bytecodes.return_bytecode)")
 def test_non_local_return_to_base_context_ends_the_run():
     # [^42] value. ^0   run as the base method: the home is alive
     assert run_raw([137, 117, 200, 164, 2, 32, 124, 201, 135, 117, 124], [42]) == 42

@@ -59,19 +59,12 @@ def test_many_classes_with_eviction_pressure():
     assert m.stats.block_evictions > 100
 
 
-@pytest.mark.xfail(strict=True, reason="VMError 'no frame can be evicted' in the lookup "
-                   "handler (String>>species): the handler keeps every block it touched busy, "
-                   "so a superclass walk needs more than the 8 frames default_sram_size "
-                   "gives 16 KB blocks (documented as enough for a handler's working set)")
 def test_many_classes_in_default_sram_of_16k_blocks():
     assert F.default_sram_size(16384) == 8 * 16384
     m, value = many_classes(16384)
     assert value == EXPECTED_20
 
 
-@pytest.mark.xfail(strict=True, reason="FirmwareFault 'block full: OutPointer hash' at 4 KB "
-                   "blocks: dead OutPointers are never freed, so a long-lived context's block "
-                   "fills with them (see sim/test_gc.py)")
 def test_many_classes_longer_run_in_4k_blocks():
     m, value = many_classes(4096, n=60)
     assert value.startswith("(73810 60 ")

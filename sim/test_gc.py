@@ -47,10 +47,7 @@ count @ sum"""
 
 
 @pytest.mark.parametrize("bs", [
-    pytest.param(4096, marks=pytest.mark.xfail(
-        strict=True, reason="FirmwareFault 'block full: OutPointer hash': the doit context's "
-        "block collects an OutPointer for every node ever held in a temporary, and dead "
-        "OutPointers are never freed (see test_unused_outpointers_are_freed)")),
+    4096,
     8192])
 def test_linked_list_survives_collections(bs):
     m, value = run_doit(LIST_DOIT, block_size=bs)
@@ -138,8 +135,6 @@ def _far_refs(r, names):
     return arr
 
 
-@pytest.mark.xfail(strict=True, reason="gc.collect roots the OutPointer hash table, whose "
-                   "entries then count as uses: an OutPointer no object uses is never freed")
 def test_unused_outpointers_are_freed():
     r = RawRun()
     arr = _far_refs(r, ["who", "printString", "size"])   # garbage holding 3 OutPointers
@@ -148,8 +143,6 @@ def test_unused_outpointers_are_freed():
     assert r.mem.header(frame, F.BH_OP_FREE) != 0
 
 
-@pytest.mark.xfail(strict=True, reason="freed OutPointers are never produced (see "
-                   "test_unused_outpointers_are_freed), so none can be reused")
 def test_freed_outpointers_are_reused():
     r = RawRun()
     arr = _far_refs(r, ["who", "printString", "size"])
