@@ -51,6 +51,8 @@ class Core:
         self.halted = None
         self.pending_large = None     # [key, chunks, spine] of a large allocation under way
         self._pin_key = None
+        self.trap_frames = set()      # frames the handlers of this bytecode loaded
+        self.trap_key = None
         self.allocs = []              # objects made by the bytecode under way
         self.replay = []              # ... and by its attempt that trapped
         self.mem.on_drop.append(
@@ -390,6 +392,11 @@ class Core:
                 return
             except Trap as trap:
                 stats.trap(trap.kind)
+                key = (self.ctx, self.ip)
+                if key != self.trap_key:
+                    # a new bytecode traps: the previous one's working set is free
+                    self.trap_key = key
+                    self.trap_frames = set()
                 self.replay = self.allocs + self.replay
                 self.allocs = []
                 self.firmware.handle(trap)

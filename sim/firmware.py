@@ -356,9 +356,20 @@ class FirmwareEngine:
         mem = self.mem
         frame = mem.frame_for_block(number)
         if frame is None:
-            frame = mem.load_block(number, busy=self.busy | self.held_frames())
+            frame = mem.load_block(number, busy=self.busy | self.held_frames()
+                                   | self.core.trap_frames)
         mem.touch(frame)
         return frame
+
+    def keep(self, *values):
+        """The translation just installed must survive until the trapped
+        bytecode completes: otherwise a bytecode whose working set is larger
+        than the free frames would evict, on each trap, what its previous trap
+        brought in."""
+        lg = self.mem.log2
+        for v in values:
+            if not (v & 1) and v >= 16:
+                self.core.trap_frames.add(v >> lg)
 
     def held_frames(self):
         lg = self.mem.log2
@@ -473,6 +484,7 @@ def p_set_op_hash_table(fw, table):
 def p_install_import(fw, op, target):
     """212 ``installImport: anOutPointer as: anObject``."""
     fw.mem.import_cache[_obj(op)] = target
+    fw.keep(op, target)
     return target
 
 
@@ -481,12 +493,14 @@ def p_install_export(fw, f, value, op):
     mem = fw.mem
     frame = F.smallint_value(f)
     mem.export_cache[(frame << mem.log2, value)] = _obj(op) - (frame << mem.log2)
+    fw.keep(op, value)
     return op
 
 
 def p_install_method(fw, method, class_index, selector):
     """214 ``installMethod: m class: index selector: sel`` (m nil: not understood)."""
     fw.mem.dispatch[(F.smallint_value(class_index), selector)] = None if method == NIL else method
+    fw.keep(selector, method)
     return method
 
 
