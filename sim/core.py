@@ -182,7 +182,7 @@ class Core:
             ctx = free.pop()
             a = ctx >> 1
             m = mem.mem
-            m[a + 1] = METHOD_CONTEXT
+            m[a + 1] = METHOD_CONTEXT | (m[a + 1] & ~F.CLASS_INDEX_MASK & 0xFFFF)
             m[a + 2] = (F.FMT_POINTERS << F.FMT_SHIFT) | (m[a + 2] & F.HASH_MASK)
             m[a + 3:a + words] = [NIL] * (words - 3)
             return ctx
@@ -201,18 +201,19 @@ class Core:
         mem = self.mem
         m = mem.mem
         a = ctx >> 1
-        if m[a + 1] != METHOD_CONTEXT or m[a + 3 + F.CTX_RECEIVER_MAP] != NIL \
+        if m[a + 1] & F.CLASS_INDEX_MASK != METHOD_CONTEXT \
+                or m[a + 3 + F.CTX_RECEIVER_MAP] != NIL \
                 or m[a + 2] & F.EXPORTED_BIT:
             return
-        m[a + 1] = 0
-        m[a + 2] = F.FMT_FREE << F.FMT_SHIFT
+        m[a + 1] &= ~F.CLASS_INDEX_MASK & 0xFFFF   # class 0; the hash stays
+        m[a + 2] = (F.FMT_FREE << F.FMT_SHIFT) | (m[a + 2] & F.HASH_MASK)
         mem.context_free.setdefault((ctx >> mem.log2, m[a]), []).append(ctx)
         self.stats.contexts_recycled += 1
 
     def mark_escaped(self, ctx):
         m = self.mem.mem
         a = ctx >> 1
-        if m[a + 1] == METHOD_CONTEXT:
+        if m[a + 1] & F.CLASS_INDEX_MASK == METHOD_CONTEXT:
             m[a + 3 + F.CTX_RECEIVER_MAP] = TRUE
 
     # --- sends -------------------------------------------------------------------
@@ -546,7 +547,7 @@ class Core:
                         cidx = (2, 4, 3)[rw >> 1] if rw <= 4 else 0
                     else:
                         r = cbase + rw
-                        cidx = m[(r >> 1) + 1] if r < op_abs[cbase >> log2] else 0
+                        cidx = m[(r >> 1) + 1] & 0xFFF if r < op_abs[cbase >> log2] else 0
                     method = dispatch.get((cidx, sel))
                     info = code_cache.get(method) if method is not None else None
                     if info is None or info.flag >= 5 or info.primitive or not sel:

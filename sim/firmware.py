@@ -579,7 +579,7 @@ def p_field_of(fw, i, obj):
 
 def p_identity_hash(fw, v):
     """223 ``identityHashOf: anObject``."""
-    return F.smallint(fw.mem.hash_of(_obj(v)))
+    return F.hash_oop(fw.mem.hash_of(_obj(v)))
 
 
 def p_is_sealed(fw, f):

@@ -51,7 +51,7 @@ class Inspector:
             return 1
         if ref[0] == "imm":
             return {0: 2, 2: 4, 4: 3}.get(ref[1], 0)
-        return self.word(ref[0], ref[1] + 2)
+        return self.word(ref[0], ref[1] + 2) & F.CLASS_INDEX_MASK
 
     def size_words(self, ref):
         return self.word(ref[0], ref[1])

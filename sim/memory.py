@@ -91,13 +91,15 @@ class CoreMemory:
             return 1
         if oop < F.IMMEDIATE_LIMIT:
             return (2, 4, 3)[oop >> 1] if oop <= 4 else 0
-        return self.mem[(oop >> 1) + 1]
+        return self.mem[(oop >> 1) + 1] & F.CLASS_INDEX_MASK
 
     def fmt(self, obj):
         return self.mem[(obj >> 1) + 2] >> F.FMT_SHIFT
 
     def hash_of(self, obj):
-        return self.mem[(obj >> 1) + 2] & F.HASH_MASK
+        """The 15-bit identity hash (Blue Book ``asOop``)."""
+        a = obj >> 1
+        return F.identity_hash(self.mem[a + 1], self.mem[a + 2])
 
     def body_words(self, obj):
         return self.mem[obj >> 1] - F.OBJ_HEADER_WORDS
@@ -342,7 +344,7 @@ class CoreMemory:
         a = obj >> 1
         mem = self.mem
         mem[a] = words
-        mem[a + 1] = class_index
+        mem[a + 1] = F.class_word(class_index, hash_)
         mem[a + 2] = (fmt << F.FMT_SHIFT) | (hash_ & F.HASH_MASK)
         mem[a + 3:a + words] = [fill] * body_words
         self.dirty[frame] = True

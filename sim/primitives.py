@@ -373,7 +373,7 @@ def prim_hash(core, nargs):
     obj = core.top(0)
     if obj & 1:
         raise FAIL
-    _answer(core, 0, _tag(core.mem.hash_of(obj) if obj >= 16 else obj >> 1))
+    _answer(core, 0, F.hash_oop(core.mem.hash_of(obj)) if obj >= 16 else _tag(obj >> 1))
 
 
 # --- control (Blue Book ``dispatchControlPrimitives``) -------------------------------

@@ -363,8 +363,9 @@ def _write_block(p, placement, plans, addr, next_hash):
         raise TypeError(f"not a ref: {f!r}")
 
     def array_header(off, n):
+        h = next_hash()
         B.write_object_header(buf, off, F.OBJ_HEADER_WORDS + n, F.CLASS_INDEX["Array"],
-                              F.flags_word(F.FMT_POINTERS, next_hash()))
+                              F.flags_word(F.FMT_POINTERS, h), h)
 
     # InPointer table
     npairs = len(p.exported) + B.FREE_INPOINTER_PAIRS
@@ -401,7 +402,7 @@ def _write_block(p, placement, plans, addr, next_hash):
         off = addr[id(o)][1]
         exported = id(o) in p.inptr_of
         B.write_object_header(buf, off, o.size_words(), o.class_index,
-                              F.flags_word(o.fmt, o.hash, exported))
+                              F.flags_word(o.fmt, o.hash, exported), o.hash)
         fo = B.field_offset(off, 0)
         for f in o.fields:
             W(buf, fo, oop(f))

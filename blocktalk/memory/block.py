@@ -41,7 +41,7 @@ def object_size_words(buf, off):
 
 
 def object_class_index(buf, off):
-    return read_word(buf, off + F.OH_CLASS * 2)
+    return read_word(buf, off + F.OH_CLASS * 2) & F.CLASS_INDEX_MASK
 
 
 def object_flags(buf, off):
@@ -61,9 +61,11 @@ def read_field(buf, off, index):
     return read_word(buf, field_offset(off, index))
 
 
-def write_object_header(buf, off, size_words, class_index, flags):
+def write_object_header(buf, off, size_words, class_index, flags, hash_=0):
+    """``flags`` from ``F.flags_word`` (it keeps the hash's low 11 bits);
+    ``hash_`` gives the high 4 bits that share the class word."""
     write_word(buf, off, size_words)
-    write_word(buf, off + 2, class_index)
+    write_word(buf, off + 2, F.class_word(class_index, hash_))
     write_word(buf, off + 4, flags)
 
 
@@ -112,7 +114,7 @@ def _write_nil_array(buf, off, nfields, hash_):
     """An Array of ``nfields`` nils at ``off``; returns the offset after it."""
     size = F.OBJ_HEADER_WORDS + nfields
     write_object_header(buf, off, size, F.CLASS_INDEX["Array"],
-                        F.flags_word(F.FMT_POINTERS, hash_))
+                        F.flags_word(F.FMT_POINTERS, hash_), hash_)
     for i in range(nfields):
         write_word(buf, field_offset(off, i), F.NIL)
     return off + size * 2

@@ -95,7 +95,10 @@ BF_PINNED = 2         # never evicted (the firmware block)
 
 # --- objects ---------------------------------------------------------------
 
-#: Object header, 3 words: [size in words incl. header, class index, flags].
+#: Object header, 3 words: [size in words incl. header,
+#: hash high 4 bits | class index (12 bits), format | mark | exported | hash low 11 bits].
+#: The identity hash has 15 bits, the SmallInteger range of ``asOop`` (Blue Book
+#: primitive 75), so an imported Smalltalk-80 image keeps every hash it had.
 OBJ_HEADER_WORDS = 3
 OH_SIZE = 0
 OH_CLASS = 1
@@ -105,7 +108,27 @@ FMT_SHIFT = 13
 FMT_MASK = 0x7
 MARK_BIT = 1 << 12
 EXPORTED_BIT = 1 << 11
-HASH_MASK = 0x7FF
+HASH_MASK = 0x7FF          # low 11 bits of the identity hash, in the flags word
+CLASS_INDEX_MASK = 0x0FFF  # the class word's low 12 bits
+HASH_HIGH_SHIFT = 12       # the identity hash's high 4 bits sit above the class index
+IDENTITY_HASH_MASK = 0x7FFF
+
+
+def class_word(class_index, hash_):
+    """Header word 1: the class index and the identity hash's high 4 bits."""
+    return (class_index & CLASS_INDEX_MASK) | (((hash_ >> 11) & 0xF) << HASH_HIGH_SHIFT)
+
+
+def identity_hash(class_w, flags_w):
+    """The 15-bit identity hash from header words 1 and 2."""
+    return ((class_w >> HASH_HIGH_SHIFT) << 11) | (flags_w & HASH_MASK)
+
+
+def hash_oop(hash_):
+    """The SmallInteger ``asOop``/``identityHash`` answers: the 15 hash bits
+    under the tag, read as a signed 15-bit value (-16384..16383) as the Blue
+    Book's ``primitiveAsOop`` does with an object pointer."""
+    return ((hash_ << 1) | 1) & WORD_MASK
 
 FMT_POINTERS = 0      # every field is an oop
 FMT_WORDS = 1         # raw 16-bit words
@@ -210,7 +233,7 @@ CLASS_INDEX = {
     "Firmware": 25, "Fraction": 26, "TextCollector": 27,
 }
 FIRST_FREE_CLASS_INDEX = 32
-MAX_CLASS_INDEX = 16383
+MAX_CLASS_INDEX = CLASS_INDEX_MASK
 
 #: Fields of the Firmware object (block 0): what the core and the handlers find there.
 FIRMWARE_FIELDS = (
@@ -288,11 +311,11 @@ def symbol_hash(data: bytes):
 
 
 def identity_hash_sequence(seed=1):
-    """Identity hashes: an 11-bit linear congruential sequence (full period).
+    """Identity hashes: a 15-bit linear congruential sequence (full period).
 
     Full period needs multiplier % 4 == 1 and an odd increment (Hull-Dobell).
     """
-    h = seed & HASH_MASK
+    h = seed & IDENTITY_HASH_MASK
     while True:
-        h = (h * 1105 + 2053) & HASH_MASK
+        h = (h * 1105 + 2053) & IDENTITY_HASH_MASK
         yield h

@@ -39,10 +39,11 @@ class Mem:
         return self.headers[b][off][2] >> F.FMT_SHIFT
 
     def cls(self, b, off):
-        return self.headers[b][off][1]
+        return self.headers[b][off][1] & F.CLASS_INDEX_MASK
 
     def hash(self, b, off):
-        return self.headers[b][off][2] & F.HASH_MASK
+        _, cls_w, flags = self.headers[b][off]
+        return F.identity_hash(cls_w, flags)
 
     def field(self, b, off, i):
         return rw(self.blocks[b], off + 6 + 2 * i)
@@ -257,7 +258,7 @@ def check_image(image):
             assert (xb, xo) not in in_table
             in_table.add((xb, xo))
     all_symbols = {(b, o) for b, objs in enumerate(m.headers) for o, (_, c, _) in objs.items()
-                   if c == F.CLASS_INDEX["Symbol"]}
+                   if c & F.CLASS_INDEX_MASK == F.CLASS_INDEX["Symbol"]}
     assert all_symbols == in_table
     # Smalltalk: key identity hash probing; every global listed in meta exists
     smb, sm = meta["globals"]["Smalltalk"]

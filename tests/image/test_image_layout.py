@@ -59,9 +59,9 @@ def decode_matches(m, addr, objs):
         b, off = addr[id(o)]
         size, cls, flags = m.headers[b][off]
         assert size == o.size_words()
-        assert cls == o.class_index
+        assert cls & F.CLASS_INDEX_MASK == o.class_index
         assert flags >> F.FMT_SHIFT == o.fmt
-        assert flags & F.HASH_MASK == o.hash
+        assert F.identity_hash(cls, flags) == o.hash
         raw = m.fields(b, off)
         assert len(raw) == len(o.fields)
         for f, v in zip(o.fields, raw):
