@@ -40,10 +40,10 @@ BLOCK_SIZES = [DEFAULT, 4096]
 # (program, block size) -> why the machine gets it wrong.  strict: an XPASS means
 # the machine was fixed and the mark must go.
 KNOWN_FAILURES = {
-    ("bank", 4096): "machine error 'block full: OutPointers' at 4 KB blocks "
-                    "(a block runs out of OutPointer space; dead ones are never freed)",
-    ("streams", 4096): "machine error 'block full: OutPointer hash' at 4 KB blocks "
-                       "(a block runs out of OutPointer space; dead ones are never freed)",
+    ("many", DEFAULT): "machine error 'block full: InPointer table': an OrderedCollection "
+                       "of 700 short Strings is more than the machine can hold at 8 KB blocks",
+    ("many", 4096): "machine error 'block full: InPointer table': an OrderedCollection "
+                    "of 400 short Strings is more than the machine can hold at 4 KB blocks",
 }
 
 PROGRAM_NAMES = sorted(p.stem for p in PROGRAMS.glob("*.st"))

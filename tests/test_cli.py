@@ -1,0 +1,236 @@
+"""The ``blocktalk`` command, run as a subprocess (``python -m blocktalk``).
+
+Exit status: 0 ok, 1 Smalltalk error (``Error: <message>`` and a walkback on
+stderr), 2 bad input (options, missing files, ``FILE:LINE:COL: message`` syntax
+errors), 3 machine error.  The error programs are the ones in
+``tests/programs/errors`` (see test_programs.py for the ``.out``/``.err`` format).
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+PROGRAMS = HERE / "programs"
+ERRORS = PROGRAMS / "errors"
+
+STATS_LINE = re.compile(r"^[a-z][A-Za-z0-9_]*: -?[0-9]+(\.[0-9]+)?$")
+
+
+def blocktalk(*args, cwd=ROOT, timeout=120):
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    return subprocess.run([sys.executable, "-m", "blocktalk", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def stats_of(stderr):
+    stats = {}
+    for line in stderr.splitlines():
+        name, _, value = line.partition(": ")
+        stats[name] = value
+    return stats
+
+
+# --- eval -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("expr, printed", [
+    ("3 + 4", "7"),
+    ("100 factorial printString size", "158"),
+    ("(1 to: 100) inject: 0 into: [:a :b | a + b]", "5050"),
+    ("#(3 1 2) asSortedCollection first", "1"),
+    ("| a | a := 3. a * a", "9"),
+    ("'it''s' , '!'", "'it''s!'"),
+    ("(1/3) + (1/6)", "1/2"),
+    ("#(1 $a 'b' #c) , (Array with: 3 @ 4 with: nil)", "(1 $a 'b' #c 3@4 nil )"),
+    ("16383 + 1", "16384"),
+])
+def test_eval_prints_the_print_string(expr, printed):
+    r = blocktalk("eval", expr)
+    assert (r.returncode, r.stdout, r.stderr) == (0, printed + "\n", "")
+
+
+@pytest.mark.parametrize("bs", ["4096", "16384", "65536"])
+def test_eval_at_other_block_sizes(bs):
+    # binary operators go left to right: (a + b) * b, which overflows into LargeIntegers
+    r = blocktalk("eval", "--block-size", bs, "(1 to: 10) inject: 0 into: [:a :b | a + b * b]")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "19728190\n", "")
+
+
+def test_eval_after_filing_in_a_file():
+    r = blocktalk("eval", "(Square side: 4) area", "tests/programs/shapes.st")
+    expected = (PROGRAMS / "shapes.out").read_text()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == expected + "16\n"
+
+
+def test_eval_syntax_error():
+    r = blocktalk("eval", "3 +")
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert re.fullmatch(r"<eval>:1:4: \S.*\n", r.stderr), r.stderr
+
+
+def test_eval_syntax_error_column():
+    r = blocktalk("eval", "| a | a := 3. a := := 4")
+    assert r.returncode == 2
+    assert r.stderr.startswith("<eval>:1:20: "), r.stderr
+
+
+def test_eval_does_not_understand():
+    r = blocktalk("eval", "nil foo")
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert lines[0] == "Error: doesNotUnderstand: #foo"
+    assert "  UndefinedObject(Object)>>doesNotUnderstand:" in lines
+    assert all(line.startswith("  ") for line in lines[1:])
+
+
+def test_eval_zero_divide():
+    r = blocktalk("eval", "1/0")
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[0] == "Error: ZeroDivide: division by zero"
+
+
+def test_eval_error_message():
+    r = blocktalk("eval", "3 error: 'boom'")
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[:2] == ["Error: boom", "  SmallInteger(Object)>>error:"]
+
+
+# --- help and options -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], ["eval", "--help"], ["run", "--help"]],
+                         ids=["top", "top-h", "eval", "run"])
+def test_help(args):
+    r = blocktalk(*args)
+    assert r.returncode == 0
+    assert r.stdout.startswith("usage: blocktalk")
+    for option in (["--block-size", "--sram-size", "--stats"] if len(args) == 2 else ["eval", "run"]):
+        assert option in r.stdout
+
+
+def test_no_command_is_bad_input():
+    r = blocktalk()
+    assert r.returncode == 2
+    assert "usage:" in r.stderr
+
+
+def test_run_needs_a_file():
+    r = blocktalk("run")
+    assert r.returncode == 2
+    assert "usage:" in r.stderr
+
+
+@pytest.mark.parametrize("size", ["5000", "2048", "131072", "lots"])
+def test_bad_block_size(size):
+    r = blocktalk("eval", "--block-size", size, "3 + 4")
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert "--block-size" in r.stderr
+    if size == "5000":
+        assert "block size must be a power of two from 4096 to 65536 bytes, not 5000" in r.stderr
+
+
+def test_missing_file():
+    r = blocktalk("run", "no/such/file.st")
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr == "blocktalk: no/such/file.st: no such file\n"
+
+
+def test_missing_file_for_eval():
+    r = blocktalk("eval", "3", "nonexistent.st")
+    assert r.returncode == 2
+    assert "nonexistent.st" in r.stderr
+
+
+def test_stats():
+    r = blocktalk("eval", "--stats", "3 + 4")
+    assert r.returncode == 0
+    assert r.stdout == "7\n"
+    lines = r.stderr.splitlines()
+    assert lines
+    for line in lines:
+        assert STATS_LINE.match(line), line
+    stats = stats_of(r.stderr)
+    for name in ("traps_import", "traps_export", "traps", "bytecodes", "sends", "gcs"):
+        assert name in stats, name
+    assert int(stats["bytecodes"]) > 0
+    assert int(stats["sends"]) > 0
+    assert stats["block_size"] == "8192"
+    assert int(stats["traps"]) >= int(stats["traps_import"]) + int(stats["traps_export"])
+
+
+def test_stats_at_4k_blocks_show_far_references():
+    r = blocktalk("eval", "--stats", "--block-size", "4096", "100 factorial printString size")
+    assert (r.returncode, r.stdout) == (0, "158\n")
+    stats = stats_of(r.stderr)
+    assert stats["block_size"] == "4096"
+    assert int(stats["traps_import"]) + int(stats["traps_export"]) > 0
+
+
+def test_no_stats_without_the_option():
+    r = blocktalk("eval", "3 + 4")
+    assert r.stderr == ""
+
+
+def test_stats_after_an_error():
+    r = blocktalk("eval", "--stats", "nil foo")
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert lines[0] == "Error: doesNotUnderstand: #foo"
+    assert "bytecodes" in stats_of(r.stderr)
+
+
+# --- run --------------------------------------------------------------------------------------
+
+def test_run_program():
+    r = blocktalk("run", "tests/programs/animals.st")
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == (PROGRAMS / "animals.out").read_text()
+
+
+def test_run_several_files_in_order():
+    r = blocktalk("run", "tests/programs/shapes.st", "tests/programs/bank.st")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (PROGRAMS / "shapes.out").read_text() + (PROGRAMS / "bank.out").read_text()
+
+
+def test_run_example_main_like_make_run():
+    r = blocktalk("run", "--stats", "examples/main.st", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (PROGRAMS / "examples-main.out").read_text()
+    for line in r.stderr.splitlines():
+        assert STATS_LINE.match(line), line
+    assert "traps_import" in stats_of(r.stderr)
+
+
+ERROR_STATUS = {"dnu": 1, "error": 1, "zerodivide": 1, "syntax": 2, "unknown_class": 2}
+
+
+@pytest.mark.parametrize("name", sorted(ERROR_STATUS))
+def test_error_program(name):
+    r = blocktalk("run", f"{name}.st", cwd=ERRORS)
+    assert r.returncode == ERROR_STATUS[name], r.stderr
+    assert r.stdout == (ERRORS / f"{name}.out").read_text()
+    first, *walkback = (ERRORS / f"{name}.err").read_text().splitlines()
+    lines = r.stderr.splitlines()
+    if ERROR_STATUS[name] == 2:
+        assert lines == [first]
+        return
+    assert lines[0] == first
+    assert all(line.startswith("  ") for line in lines[1:]), lines
+    it = iter(lines[1:])
+    for wanted in walkback:
+        assert any(line == wanted for line in it), (wanted, lines)
+
+
+def test_error_program_path_in_message():
+    r = blocktalk("run", "tests/programs/errors/syntax.st")
+    assert r.returncode == 2
+    assert r.stderr == "tests/programs/errors/syntax.st:15:7: unexpected ']'\n"
