@@ -201,7 +201,9 @@ def super_send(core, selector, nargs):
     assoc = core.literal(info.nlits - 1)
     cls = core.mem.fetch(assoc, F.ASSOC_VALUE)
     superclass = core.mem.fetch(cls, F.BEHAVIOR_SUPERCLASS)
-    index = F.smallint_value(core.mem.mem[(superclass >> 1) + 3 + F.BEHAVIOR_CLASS_INDEX])
+    index = core.class_index_of(superclass)
+    if index is None:
+        raise VMError("super send in a class whose superclass is not a class")
     core.send_to_class(selector, nargs, core.top(nargs), index)
 
 

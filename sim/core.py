@@ -606,6 +606,15 @@ class Core:
         """The formatTable (a far object: reading it may trap on import)."""
         return self.mem.fetch(self.firmware.object, FORMAT_TABLE)
 
+    def class_index_of(self, cls):
+        """The class index of class object ``cls`` (the inverse of the class
+        table), through the class-index cache; a miss traps to the firmware's
+        ``classIndexOf:``.  None: not a class."""
+        cache = self.mem.class_index_cache
+        if cls not in cache:
+            raise Trap("classIndex", cls)
+        return cache[cls]
+
     def class_object(self, class_index):
         table = self.mem.fetch(self.firmware.object, CLASS_TABLE)
         return self.mem.fetch(table, class_index)

@@ -29,6 +29,7 @@ HANDLERS = {
     "export": "export:into:",
     "lookup": "lookup:class:",
     "blockFull": "blockFull:",
+    "classIndex": "classIndexOf:",
 }
 
 FIRMWARE_STEP_LIMIT = 5_000_000
@@ -100,11 +101,13 @@ class FirmwareEngine:
             args = [a[0], F.smallint(a[1])]
         elif trap.kind == "lookup":
             args = [a[0], F.smallint(a[1])]
+        elif trap.kind == "classIndex":
+            args = [a[0]]
         else:
             args = [F.smallint(min(a[0], F.SMALLINT_MAX))]
         # The frames the trap names stay put while the handler loads blocks.
         self.busy = set(self.mem.pinned)
-        if trap.kind in ("import", "export", "lookup"):
+        if trap.kind in ("import", "export", "lookup", "classIndex"):
             self.busy.add(trap.args_[0] >> self.mem.log2)
         if trap.kind == "export":
             self.busy.add(trap.args_[1])
@@ -638,6 +641,13 @@ def p_has_room_for_outpointer(fw, f):
     return TRUE if room >= F.OUTPOINTER_BYTES else FALSE
 
 
+def p_install_class_index(fw, cls, index):
+    """230 ``installClass: aClass index: anInteger`` (nil: not a class)."""
+    fw.mem.class_index_cache[_obj(cls)] = None if index == NIL else F.smallint_value(index)
+    fw.keep(cls)
+    return cls
+
+
 def p_is_smallinteger(fw, v):
     """228 ``isSmallInteger: aValue``."""
     return TRUE if v & 1 else FALSE
@@ -653,4 +663,5 @@ FIRMWARE_PRIMITIVES = {
     220: p_allocation_frame, 221: p_block_number_of_frame, 222: p_field_of,
     223: p_identity_hash, 224: p_is_sealed, 225: p_fault, 226: p_rehash_outpointers,
     227: p_outpointer_count, 228: p_is_smallinteger, 229: p_has_room_for_outpointer,
+    230: p_install_class_index,
 }

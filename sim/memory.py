@@ -51,6 +51,7 @@ class CoreMemory:
         self.export_cache = {}    # (holder frame, value) -> stored word
         self.dispatch = {}        # (class index, selector) -> method core address or None
         self.code_cache = {}      # method core address -> body bytes
+        self.class_index_cache = {}   # class core address -> class index (None: not a class)
         self.context_free = {}    # (frame, words) -> list of recycled context addresses
         self.alloc_frame = None
         self.reserve = max(block_size // 16, 512)
@@ -262,6 +263,8 @@ class CoreMemory:
         self.dispatch = {k: v for k, v in self.dispatch.items()
                          if not (lo <= k[1] < hi or (v is not None and lo <= v < hi))}
         self.code_cache = {k: v for k, v in self.code_cache.items() if not lo <= k < hi}
+        self.class_index_cache = {k: v for k, v in self.class_index_cache.items()
+                                  if not lo <= k < hi}
         for key in [k for k in self.context_free if k[0] == frame]:
             del self.context_free[key]
 
@@ -308,6 +311,12 @@ class CoreMemory:
             if k2 is not None:
                 code[k2] = v
         self.code_cache = code
+        classes = {}
+        for k, v in self.class_index_cache.items():
+            k2 = move(k)
+            if k2 is not None:
+                classes[k2] = v
+        self.class_index_cache = classes
         for key in [k for k in self.context_free if k[0] == frame]:
             del self.context_free[key]
 

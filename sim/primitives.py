@@ -335,14 +335,19 @@ def _new_large(core, cidx, kind, n):
 
 
 def _class_shape(core, cls):
+    """(format, class index) of a class object: the index through the core's
+    class-index cache (a miss traps to ``classIndexOf:``), the format from the
+    format table, so the class's own layout does not matter (an imported image's
+    classes are the Blue Book's)."""
     if not _is_object(cls):
         raise FAIL
-    m = core.mem.mem
-    fmt = m[(cls >> 1) + 3 + F.BEHAVIOR_FORMAT]
-    cidx = m[(cls >> 1) + 3 + F.BEHAVIOR_CLASS_INDEX]
-    if not (fmt & 1 and cidx & 1):
+    cidx = core.class_index_of(cls)
+    if cidx is None:
         raise FAIL
-    return F.smallint_value(fmt), F.smallint_value(cidx)
+    fmt = core.mem.fetch(core.format_table(), cidx)
+    if not fmt & 1:
+        raise FAIL
+    return F.smallint_value(fmt), cidx
 
 
 def prim_inst_var_at(core, nargs):
