@@ -210,7 +210,12 @@ def test_run_example_main_like_make_run():
     assert "traps_import" in stats_of(r.stderr)
 
 
-ERROR_STATUS = {"dnu": 1, "error": 1, "zerodivide": 1, "syntax": 2, "unknown_class": 2}
+ERROR_STATUS = {"dnu": 1, "error": 1, "cannot_return": 1, "zerodivide": 1,
+                "syntax": 2, "unknown_class": 2}
+
+
+def test_every_error_program_has_a_status():
+    assert sorted(p.stem for p in ERRORS.glob("*.st")) == sorted(ERROR_STATUS)
 
 
 @pytest.mark.parametrize("name", sorted(ERROR_STATUS))
