@@ -64,6 +64,28 @@ def make_parser():
                        "run every doit chunk in order; Transcript output goes to stdout.")
     p.add_argument("files", nargs="+", metavar="FILE.st")
     _add_machine_options(p)
+    p = sub.add_parser("image", help="image conversion tools",
+                       description="Convert images into blocktalk block images.")
+    isub = p.add_subparsers(dest="image_command", metavar="IMAGE-COMMAND")
+    isub.required = True
+    q = isub.add_parser("import-st80", help="convert a Smalltalk-80 interchange image",
+                        description="Read a Xerox Smalltalk-80 (Version 2) interchange-format "
+                        "virtual image and write a blocktalk block image; print the placement "
+                        "figures (blocks, fill, far references, OutPointers per block).")
+    q.add_argument("virtual_image", metavar="VIRTUALIMAGE")
+    q.add_argument("-o", "--output", required=True, metavar="OUT")
+    q.add_argument("--block-size", type=_block_size, default=F.DEFAULT_BLOCK_SIZE,
+                   metavar="BYTES", help="block size, a power of two from 4096 to 65536")
+    p = sub.add_parser("trace", help="run a block image and print one line per bytecode",
+                       description="Resume a block image (made by 'image import-st80') and "
+                       "print each executed bytecode: its number, and for a send the selector. "
+                       "Bytecodes of firmware trap handlers are not lines of the trace.")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("--count", type=int, default=499, metavar="N",
+                   help="bytecodes to execute (default 499)")
+    p.add_argument("--sram-size", type=_sram_size, default=None, metavar="BYTES",
+                   help="core SRAM in bytes")
+    p.add_argument("--stats", action="store_true", help="counters on stderr")
     return parser
 
 
@@ -80,6 +102,10 @@ def main(argv=None):
     from blocktalk.sim.traps import SmalltalkError, VMError
     from blocktalk.runner import Machine
 
+    if args.command == "image":
+        return _import_st80(args)
+    if args.command == "trace":
+        return _trace(args)
     sources = []
     for name in args.files:
         path = Path(name)
@@ -125,6 +151,63 @@ def main(argv=None):
             print(line, file=sys.stderr)
         print(f"blocks: {len(machine.store.blocks)}", file=sys.stderr)
         print(f"block_size: {machine.image.block_size}", file=sys.stderr)
+    return status
+
+
+def _import_st80(args):
+    from blocktalk.image.errors import ImageError
+    from blocktalk.image.st80 import import_st80
+    from blocktalk.image.file import write_image
+    from blocktalk.image.stats import placement_stats
+    try:
+        image = import_st80(args.virtual_image, args.block_size)
+        write_image(args.output, image)
+    except ImageError as e:
+        print(f"blocktalk: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as e:
+        print(f"blocktalk: {args.output}: cannot write: {e.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for key, value in placement_stats(image).items():
+        print(f"{key}: {value}")
+    print(f"large_objects: {image.meta.get('large_objects', 0)}")
+    return 0
+
+
+def _trace(args):
+    from blocktalk.image.errors import ImageError
+    from blocktalk.image.file import read_image
+    from blocktalk.sim.traps import SmalltalkError, VMError, Halt
+    from blocktalk.runner import Machine
+    if args.count < 0:
+        print("blocktalk: --count must not be negative", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        image = read_image(args.image)
+    except ImageError as e:
+        print(f"blocktalk: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    machine = Machine(image=image, sram_size=args.sram_size, out=_write_out)
+    lines = []
+
+    def emit(b, selector):
+        sys.stdout.write(f"{b} {selector}\n" if selector else f"{b}\n")
+    status = 0
+    try:
+        machine.resume()
+        machine.core.run_traced(args.count, emit)
+    except Halt:
+        pass
+    except SmalltalkError as e:
+        print(f"Error: {e.message}", file=sys.stderr)
+        status = EXIT_SMALLTALK_ERROR
+    except (VMError, MemoryError, RecursionError) as e:
+        print(f"blocktalk: machine error: {e}", file=sys.stderr)
+        status = EXIT_VM_ERROR
+    del lines
+    if args.stats:
+        for line in machine.stats.lines():
+            print(line, file=sys.stderr)
     return status
 
 

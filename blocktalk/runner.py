@@ -106,6 +106,18 @@ class Machine:
             value = self.run_method((d["block"], d["offset"]), limit=limit)
         return value
 
+    def resume(self):
+        """Make the scheduler's active process's suspended context active (an
+        imported image continues where it was saved)."""
+        core = self.core
+
+        def setup():
+            sched = core.firmware_field_value("scheduler")
+            process = core.mem.fetch(sched, F.SCHED_ACTIVE)
+            ctx = core.mem.fetch(process, F.PROCESS_SUSPENDED_CONTEXT)
+            core.load_registers(ctx)
+        self._with_traps(setup)
+
     def print_string(self, value):
         """``value printString``, computed by the image's own printOn: methods."""
         core = self.core

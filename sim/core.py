@@ -402,6 +402,52 @@ class Core:
                 self.allocs = []
                 self.firmware.handle(trap)
 
+    def run_traced(self, count, emit):
+        """Execute ``count`` bytecodes one by one through :meth:`step`, calling
+        ``emit(bytecode, selector or None)`` after each one that completes (a
+        bytecode that traps is reported once, when it finally executes)."""
+        from .inspect import Inspector
+        ins = Inspector(self)
+        done = 0
+        while done < count:
+            ip = self.ip
+            code = self.info.code
+            b = code[ip]
+            selector = self.selector_name(ins, b, ip)
+            try:
+                self.step()
+            except Trap as trap:
+                self.stats.trap(trap.kind)
+                key = (self.ctx, self.ip)
+                if key != self.trap_key:
+                    self.trap_key = key
+                    self.trap_frames = set()
+                self.replay = self.allocs + self.replay
+                self.allocs = []
+                self.firmware.handle(trap)
+                continue
+            self.stats.bytecodes += 1
+            done += 1
+            emit(b, selector)
+
+    def selector_name(self, ins, b, ip):
+        """The selector a send bytecode sends (for traces), read without trapping."""
+        code = self.info.code
+        if 176 <= b < 208:
+            return F.SPECIAL_SELECTORS[b - 176][0]
+        if b >= 208:
+            k = b & 15
+        elif b in (131, 133):
+            k = code[ip + 1] & 31
+        elif b in (132, 134):
+            k = code[ip + 2]
+        else:
+            return None
+        ref = ins.field(ins.loc(self.method), 1 + k)
+        if ref[0] in ("int", "imm"):
+            return "?"
+        return ins.bytes(ref).decode("latin-1")
+
     def run_bytecodes(self, limit=None):
         """The fast loop: common bytecodes inline, the rest through :meth:`step`."""
         mem = self.mem

@@ -405,6 +405,7 @@ class _Builder:
             "characterTable": self.char_table,
             # the trap vector: the Firmware class's MethodDictionary (block 0)
             "handlers": self.classes["Firmware"].obj.fields[F.BEHAVIOR_METHOD_DICT],
+            "methodDictionaryLayout": sint(0),
         }
         for i, name in enumerate(F.FIRMWARE_FIELDS):
             if name in values:

@@ -247,6 +247,7 @@ FIRMWARE_FIELDS = (
     "smalltalk",          # the SystemDictionary
     "characterTable",
     "handlers",           # the trap vector: the Firmware class's MethodDictionary
+    "methodDictionaryLayout",  # 0: blocktalk 'tally keys values'; 1: Blue Book (imported)
 )
 
 #: Special selector table of bytecodes 176-207 with their argument counts
