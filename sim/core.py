@@ -50,6 +50,7 @@ class Core:
         self.hashes = F.identity_hash_sequence(7)
         self.halted = None
         self.pending_large = None     # [key, chunks, spine] of a large allocation under way
+        self.host_io = {}             # display/cursor objects the host serves (sim/io.py)
         self._pin_key = None
         self.trap_frames = set()      # frames the handlers of this bytecode loaded
         self.trap_key = None
@@ -685,6 +686,7 @@ class Core:
             move(self.ctx), move(self.home), move(self.method), move(self.rcvr))
         self.sp += (self.ctx - old_ctx) >> 1
         self.replay = [(move(obj), shape) for obj, shape in self.replay]
+        self.host_io = {k: move(v) for k, v in self.host_io.items()}
         # objects of the bytecode under way are not roots: the dead ones go
         self.allocs = [(move(obj), shape) for obj, shape in self.allocs
                        if move(obj) is not None]
@@ -700,6 +702,7 @@ class Core:
         """Core values the collector must treat as roots and eviction must keep."""
         values = [self.ctx, self.home, self.method, self.rcvr]
         values += [obj for obj, _ in self.replay]
+        values += list(self.host_io.values())
         if self.firmware is not None:
             values += self.firmware.held_values()
         if self.pending_large is not None:

@@ -17,9 +17,6 @@ ST80 = Path(__file__).resolve().parents[2] / "shared" / "st80"
 pytestmark = pytest.mark.skipif(not (ST80 / "VirtualImage").exists(),
                                 reason=f"Smalltalk-80 test data not found at {ST80}")
 
-#: Bytecodes of trace2 that the software core reproduces today: the 152nd is
-#: the first after a `become:` (primitive 72), which blocktalk does not have yet.
-MATCHING_PREFIX = 151
 
 
 def xerox_trace():
@@ -55,23 +52,16 @@ def test_import_places_every_object(v2_image):
     assert v2_image.meta["large_objects"] >= 1           # the display bitmap
 
 
-def test_trace_prefix_matches_xerox(v2_image):
+def test_trace_matches_xerox(v2_image):
+    """The 499 bytecodes of trace2, and the selector of every send it lists."""
     bytecodes, sends = xerox_trace()
-    assert len(bytecodes) == 499
-    m, out = trace(v2_image, MATCHING_PREFIX)
-    assert [b for b, _ in out] == bytecodes[:MATCHING_PREFIX]
-    for cycle, selector in sends.items():
-        if cycle <= MATCHING_PREFIX:
-            assert out[cycle - 1][1] == selector, (cycle, out[cycle - 1], selector)
-    # far references were resolved by the firmware along the way
-    assert m.stats.traps.get("import", 0) > 0
-
-
-@pytest.mark.xfail(strict=True, reason="become: (primitive 72) is not implemented yet")
-def test_trace_499_matches_xerox(v2_image):
-    bytecodes, _ = xerox_trace()
+    assert len(bytecodes) == 499 and len(sends) == 63
     m, out = trace(v2_image, 499)
     assert [b for b, _ in out] == bytecodes
+    for cycle, selector in sends.items():
+        assert out[cycle - 1][1] == selector, (cycle, out[cycle - 1], selector)
+    # far references were resolved by the firmware along the way
+    assert m.stats.traps.get("import", 0) > 0
 
 
 def run_cli(*args):
