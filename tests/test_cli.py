@@ -104,14 +104,44 @@ def test_eval_error_message():
 
 # --- help and options -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args", [["--help"], ["-h"], ["eval", "--help"], ["run", "--help"]],
-                         ids=["top", "top-h", "eval", "run"])
-def test_help(args):
+def _commands(parser=None, prefix=()):
+    """Every (sub)command path of the CLI, e.g. ("eval",), ("image", "import-st80")."""
+    import argparse
+    from blocktalk.cli import make_parser
+    parser = parser or make_parser()
+    paths = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                paths.append(prefix + (name,))
+                paths.extend(_commands(sub, prefix + (name,)))
+    return paths
+
+
+COMMANDS = _commands()
+
+
+def test_commands_include_eval_and_run():
+    assert ("eval",) in COMMANDS and ("run",) in COMMANDS
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"]], ids=["help", "h"])
+def test_top_level_help(args):
     r = blocktalk(*args)
     assert r.returncode == 0
     assert r.stdout.startswith("usage: blocktalk")
-    for option in (["--block-size", "--sram-size", "--stats"] if len(args) == 2 else ["eval", "run"]):
-        assert option in r.stdout
+    for (command, *_) in COMMANDS:
+        assert command in r.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_subcommand_help(command):
+    r = blocktalk(*command, "--help")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage: blocktalk " + " ".join(command))
+    if command in (("eval",), ("run",)):
+        for option in ("--block-size", "--sram-size", "--stats"):
+            assert option in r.stdout
 
 
 def test_no_command_is_bad_input():
