@@ -303,7 +303,18 @@ def serialise(placement, next_hash):
         p.number = b
         p.objs = st.objs
         p.exported = [o for o in st.objs if id(o) in st.ins]   # in block order
-        p.inptr_of = {id(o): i for i, o in enumerate(p.exported)}
+        # InPointer numbers: each object's pair starts at its identity hash
+        # modulo the table's pairs (linear probing), so the export handler finds
+        # an object's InPointer in a probe or two instead of a table scan.
+        npairs = len(p.exported) + B.FREE_INPOINTER_PAIRS
+        taken = [False] * npairs
+        p.inptr_of = {}
+        for o in p.exported:
+            i = o.hash % npairs
+            while taken[i]:
+                i = (i + 1) % npairs
+            taken[i] = True
+            p.inptr_of[id(o)] = i
         off = F.FIRST_OBJECT
         p.inptr_table = off
         off += 2 * (F.OBJ_HEADER_WORDS
@@ -370,8 +381,8 @@ def _write_block(p, placement, plans, addr, next_hash):
     # InPointer table
     npairs = len(p.exported) + B.FREE_INPOINTER_PAIRS
     array_header(p.inptr_table, F.INPOINTER_FIELDS * npairs)
-    for i, o in enumerate(p.exported):
-        fo = B.field_offset(p.inptr_table, 2 * i)
+    for o in p.exported:
+        fo = B.field_offset(p.inptr_table, 2 * p.inptr_of[id(o)])
         W(buf, fo, addr[id(o)][1])
         if id(o) in p.backrefs:
             W(buf, fo + 2, p.backrefs[id(o)][0])
