@@ -86,6 +86,16 @@ def make_parser():
     p.add_argument("--sram-size", type=_sram_size, default=None, metavar="BYTES",
                    help="core SRAM in bytes")
     p.add_argument("--stats", action="store_true", help="counters on stderr")
+    p = sub.add_parser("screenshot", help="run a block image, then write its display as a PNG",
+                       description="Resume a block image (made by 'image import-st80'), "
+                       "execute N bytecodes and write the display Form (the one the image "
+                       "made the screen with beDisplay) as a 1-bit PNG.")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("-o", "--output", required=True, metavar="PNG")
+    p.add_argument("--bytecodes", type=int, default=1_000_000, metavar="N",
+                   help="bytecodes to execute first (default 1000000)")
+    p.add_argument("--sram-size", type=_sram_size, default=None, metavar="BYTES",
+                   help="core SRAM in bytes")
     return parser
 
 
@@ -106,6 +116,8 @@ def main(argv=None):
         return _import_st80(args)
     if args.command == "trace":
         return _trace(args)
+    if args.command == "screenshot":
+        return _screenshot(args)
     sources = []
     for name in args.files:
         path = Path(name)
@@ -209,6 +221,45 @@ def _trace(args):
         for line in machine.stats.lines():
             print(line, file=sys.stderr)
     return status
+
+
+def _screenshot(args):
+    from blocktalk.image.errors import ImageError
+    from blocktalk.image.file import read_image
+    from blocktalk.sim.traps import SmalltalkError, VMError, Halt
+    from blocktalk.runner import Machine
+    from blocktalk.host.screen import display_pixels, write_png
+    if args.bytecodes < 0:
+        print("blocktalk: --bytecodes must not be negative", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        image = read_image(args.image)
+    except ImageError as e:
+        print(f"blocktalk: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    machine = Machine(image=image, sram_size=args.sram_size, out=_write_out)
+    try:
+        machine.resume()
+        machine.core.run(args.bytecodes)
+    except Halt:
+        pass
+    except SmalltalkError as e:
+        print(f"Error: {e.message}", file=sys.stderr)
+        return EXIT_SMALLTALK_ERROR
+    except (VMError, MemoryError, RecursionError) as e:
+        print(f"blocktalk: machine error: {e}", file=sys.stderr)
+        return EXIT_VM_ERROR
+    try:
+        width, height, rows = display_pixels(machine)
+        write_png(args.output, width, height, rows)
+    except ValueError as e:
+        print(f"blocktalk: {e}", file=sys.stderr)
+        return EXIT_VM_ERROR
+    except OSError as e:
+        print(f"blocktalk: {args.output}: cannot write: {e.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{args.output}: {width}x{height}, {sum(map(sum, rows))} black pixels")
+    return 0
 
 
 if __name__ == "__main__":

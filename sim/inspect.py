@@ -26,6 +26,19 @@ class Inspector:
         data = self.store.blocks[block]
         return (data[offset] << 8) | data[offset + 1]
 
+    def set_word(self, block, offset, value):
+        """Host-side write (the host owns blocks not in a frame)."""
+        mem = self.mem
+        frame = mem.frame_for_block(block)
+        if frame is not None:
+            mem.mem[((frame << mem.log2) + offset) >> 1] = value & 0xFFFF
+            mem.dirty[frame] = True
+            return
+        data = bytearray(self.store.blocks[block])
+        data[offset] = (value >> 8) & 0xFF
+        data[offset + 1] = value & 0xFF
+        self.store.blocks[block] = bytes(data)
+
     def op_start(self, block):
         return self.word(block, 2 * F.BH_OP_START) or 65536
 

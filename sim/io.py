@@ -18,4 +18,6 @@ def prim_be_display(core, nargs):
     core.host_io["display"] = core.top(0)
 
 
-IO_PRIMITIVES = {101: prim_be_cursor, 102: prim_be_display}
+from .bitblt import prim_copy_bits  # noqa: E402
+
+IO_PRIMITIVES = {96: prim_copy_bits, 101: prim_be_cursor, 102: prim_be_display}

@@ -128,7 +128,7 @@ def indexable_size(core, obj):
     if fmt in (F.FMT_METHOD, F.FMT_METHOD_ODD):
         return mem.byte_size(obj)
     if fmt == F.FMT_LARGE:
-        return F.smallint_value(mem.mem[(obj >> 1) + 3])
+        return mem.mem[(obj >> 1) + 3] >> 1       # unsigned 15 bits (up to 32767)
     raise FAIL
 
 
@@ -141,22 +141,50 @@ def _element(core, obj, i):
     if fmt != F.FMT_LARGE:
         return obj, fmt, (named_fields(core, obj) + i if fmt == F.FMT_POINTERS else i)
     per = F.large_chunk_fields(mem.bs)
-    chunk = mem.fetch(obj, 1 + i // (per if _large_is_pointers(core, obj) else 2 * per))
-    cfmt = mem.fmt(chunk)
-    return chunk, cfmt, i % (per if cfmt == F.FMT_POINTERS else 2 * per)
+    if not _large_has_word_elements(core, obj):
+        per *= 2                     # byte chunks hold two elements per word
+    chunk = mem.fetch(obj, 1 + i // per)
+    return chunk, mem.fmt(chunk), i % per
 
 
-def _large_is_pointers(core, obj):
-    """Large objects of pointer classes have pointer chunks, the others byte chunks."""
+def _large_has_word_elements(core, obj):
+    """Large objects of pointer and word classes have one element per chunk
+    word; byte classes two."""
     cidx = core.mem.class_index(obj)
-    fmt = core.mem.mem[(core.format_table() >> 1) + 3 + cidx]
-    return F.class_format_kind(F.smallint_value(fmt)) == F.KIND_POINTERS
+    fmt = core.mem.fetch(core.format_table(), cidx)
+    return F.class_format_kind(F.smallint_value(fmt)) in (F.KIND_POINTERS, F.KIND_WORDS)
+
+
+def positive16_value(core, oop):
+    """Blue Book ``positive16BitValueOf:``: a non-negative SmallInteger, or a
+    LargePositiveInteger of at most two bytes."""
+    if oop & 1:
+        v = F.smallint_value(oop)
+        if v < 0:
+            raise FAIL
+        return v
+    mem = core.mem
+    if not _is_object(oop) or mem.class_index(oop) != F.CLASS_INDEX["LargePositiveInteger"] \
+            or mem.byte_size(oop) > 2:
+        raise FAIL
+    data = mem.bytes_of(oop)
+    return data[0] | ((data[1] << 8) if len(data) > 1 else 0)
+
+
+def positive16_object(core, value):
+    """Blue Book ``positive16BitIntegerFor:``: a SmallInteger, or a new
+    two-byte LargePositiveInteger."""
+    if value <= F.SMALLINT_MAX:
+        return F.smallint(value)
+    big = core.instantiate(F.CLASS_INDEX["LargePositiveInteger"], F.FMT_BYTES, 1, fill=0)
+    core.mem.mem[(big >> 1) + 3] = ((value & 0xFF) << 8) | (value >> 8)
+    return big
 
 
 def _checked(core, obj, index):
-    if not _is_object(obj) or not index & 1:
+    if not _is_object(obj):
         raise FAIL
-    i = F.smallint_value(index)
+    i = positive16_value(core, index)
     if i < 1 or i > indexable_size(core, obj):
         raise FAIL
     return i - 1
@@ -171,7 +199,7 @@ def prim_at(core, nargs):
     if fmt == F.FMT_POINTERS:
         value = mem.fetch(holder, j)
     elif fmt == F.FMT_WORDS:
-        value = _tag(mem.mem[(holder >> 1) + 3 + j])
+        value = positive16_object(core, mem.mem[(holder >> 1) + 3 + j])
     elif fmt in (F.FMT_BYTES, F.FMT_BYTES_ODD):
         value = _tag(mem.byte_at(holder, j))
     else:
@@ -190,9 +218,7 @@ def prim_at_put(core, nargs):
         w = mem.encode(value, holder & ~mem.mask)
         mem.mem[(holder >> 1) + 3 + j] = w
     elif fmt == F.FMT_WORDS:
-        v = _int(value)
-        if v < 0:
-            raise FAIL
+        v = positive16_value(core, value)
         mem.mem[(holder >> 1) + 3 + j] = v & 0xFFFF
     elif fmt in (F.FMT_BYTES, F.FMT_BYTES_ODD):
         v = _int(value)
@@ -210,7 +236,7 @@ def prim_size(core, nargs):
     obj = core.top(0)
     if not _is_object(obj):
         raise FAIL
-    _answer(core, 0, _tag(indexable_size(core, obj)))
+    _answer(core, 0, positive16_object(core, indexable_size(core, obj)))
 
 
 def character_of(core, value):
@@ -270,15 +296,13 @@ def prim_new(core, nargs):
 def prim_new_with_arg(core, nargs):
     """Blue Book ``primitiveNewWithArg`` (71)."""
     cls = core.top(1)
-    n = _int(core.mem.mem[core.sp])
-    if n < 0:
-        raise FAIL
+    n = positive16_value(core, core.top(0))
     fmt, cidx = _class_shape(core, cls)
     kind = F.class_format_kind(fmt)
     named = F.class_format_named(fmt)
     per = F.large_chunk_fields(core.mem.bs)
-    if kind in (F.KIND_POINTERS, F.KIND_BYTES) and named == 0 and \
-            (n > per if kind == F.KIND_POINTERS else n > 2 * per):
+    if kind in (F.KIND_POINTERS, F.KIND_WORDS, F.KIND_BYTES) and named == 0 and \
+            (n > 2 * per if kind == F.KIND_BYTES else n > per):
         _answer(core, 1, _new_large(core, cidx, kind, n))
         return
     if kind == F.KIND_POINTERS:
@@ -293,41 +317,49 @@ def prim_new_with_arg(core, nargs):
 
 
 def _new_large(core, cidx, kind, n):
-    """An object larger than a chunk (docs/architecture.md section 10): chunks in
-    fresh blocks from the host, and a spine [SmallInt n, chunk...] in the
-    allocation block whose chunk references are OutPointers made by the export
-    handler.  The chunks and spine are parked in the core (``pending_large``)
-    so that the re-executed primitive continues where a trap stopped it."""
+    """An object larger than a chunk (docs/architecture.md section 10): a spine
+    [count, chunk...] in the allocation block, and chunks in fresh blocks from
+    the host, each referenced from the spine through an OutPointer the export
+    handler makes.  Progress is parked in the core (``pending_large``: key,
+    the chunk not yet exported, the spine, the OutPointer words so far), so
+    the re-executed primitive continues where a trap stopped it and only one
+    chunk's frame has to stay resident at a time."""
     mem = core.mem
-    per = F.large_chunk_fields(mem.bs) * (1 if kind == F.KIND_POINTERS else 2)
+    per = F.large_chunk_fields(mem.bs) * (2 if kind == F.KIND_BYTES else 1)
     nchunks = (n + per - 1) // per
     key = (cidx, kind, n)
     if core.pending_large is None or core.pending_large[0] != key:
-        chunks = []
-        busy = set(mem.pinned)
-        for k in range(nchunks):
-            count = min(per, n - k * per)
-            number = mem.host.new_block()
-            core.stats.blocks_created += 1
-            frame = mem.load_block(number, busy=busy)
-            busy.add(frame)
-            if kind == F.KIND_POINTERS:
-                chunk = mem.allocate(frame, cidx, F.FMT_POINTERS, count, NIL, core.next_hash())
-            else:
-                chunk = mem.allocate(frame, cidx, F.FMT_BYTES + (count & 1), (count + 1) // 2,
-                                     0, core.next_hash())
-            chunks.append(chunk)
-        core.pending_large = [key, chunks, None]
-        core.pin_registers()
+        core.pending_large = [key, [], None, []]
     pending = core.pending_large
     if pending[2] is None:
         pending[2] = core.instantiate(cidx, F.FMT_LARGE, 1 + nchunks)
         core.pin_registers()
     spine = pending[2]
     base = spine & ~mem.mask
-    words = [mem.encode(c, base) for c in pending[1]]
+    words = pending[3]
+    while len(words) < nchunks:
+        if not pending[1]:
+            k = len(words)
+            count = min(per, n - k * per)
+            number = mem.host.new_block()
+            core.stats.blocks_created += 1
+            frame = mem.load_block(number, busy=mem.pinned | core.trap_frames)
+            if kind == F.KIND_POINTERS:
+                chunk = mem.allocate(frame, cidx, F.FMT_POINTERS, count, NIL, core.next_hash())
+            elif kind == F.KIND_WORDS:
+                chunk = mem.allocate(frame, cidx, F.FMT_WORDS, count, 0, core.next_hash())
+            else:
+                chunk = mem.allocate(frame, cidx, F.FMT_BYTES + (count & 1), (count + 1) // 2,
+                                     0, core.next_hash())
+            pending[1] = [chunk]
+            core.pin_registers()
+        chunk = pending[1][0]
+        words.append(mem.encode(chunk, base))       # may trap: export
+        pending[1] = []
+        core.trap_frames.discard(chunk >> mem.log2)  # it may leave SRAM now
+        core.pin_registers()
     m = mem.mem
-    m[(spine >> 1) + 3] = F.smallint(n)
+    m[(spine >> 1) + 3] = ((n << 1) | 1) & 0xFFFF   # unsigned 15-bit count
     m[(spine >> 1) + 4:(spine >> 1) + 4 + nchunks] = words
     core.pending_large = None
     core.pin_registers()

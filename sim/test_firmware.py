@@ -60,7 +60,7 @@ def test_many_classes_with_eviction_pressure():
 
 
 def test_many_classes_in_default_sram_of_16k_blocks():
-    assert F.default_sram_size(16384) == 8 * 16384
+    assert F.default_sram_size(16384) == 16 * 16384
     m, value = many_classes(16384)
     assert value == EXPECTED_20
 

@@ -267,7 +267,8 @@ class _Importer:
                     chunks.append(self.g.new(o.cls, F.FMT_WORDS, (), list(part)))
                 else:
                     chunks.append(self.g.new(o.cls, F.byte_format(len(part)), (), bytes(part)))
-            o.fields = [sint(len(items))] + chunks
+            n = len(items)     # an unsigned 15-bit count under the tag
+            o.fields = [sint(n if n <= F.SMALLINT_MAX else n - 0x8000)] + chunks
             o.data = b""
             o.fmt = F.FMT_LARGE
 
