@@ -58,6 +58,9 @@ def make_parser():
                        "'| temps |'), run it, print the result's printString.")
     p.add_argument("expression", metavar="EXPR")
     p.add_argument("files", nargs="*", metavar="FILE.st", help="files to file in first")
+    p.add_argument("--image", metavar="IMAGE", default=None,
+                   help="evaluate in this block image (made by 'image import-st80') with "
+                   "its own classes and printString")
     _add_machine_options(p)
     p = sub.add_parser("run", help="file in Smalltalk files and run their doits",
                        description="File in FILE.st (chunk format) after the kernel and "
@@ -129,6 +132,8 @@ def main(argv=None):
         except (OSError, UnicodeDecodeError) as e:
             print(f"blocktalk: {name}: cannot read: {e}", file=sys.stderr)
             return EXIT_BAD_INPUT
+    if args.command == "eval" and args.image:
+        return _eval_in_image(args)
     if args.command == "eval":
         sources.append(("<eval>", args.expression.replace("!", "!!") + "!\n"))
 
@@ -221,6 +226,40 @@ def _trace(args):
         for line in machine.stats.lines():
             print(line, file=sys.stderr)
     return status
+
+
+def _eval_in_image(args):
+    from blocktalk.compiler import CompileError
+    from blocktalk.image.errors import ImageError
+    from blocktalk.image.file import read_image
+    from blocktalk.sim.traps import SmalltalkError, VMError
+    from blocktalk.runner import Machine
+    try:
+        image = read_image(args.image)
+    except ImageError as e:
+        print(f"blocktalk: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    machine = Machine(image=image, sram_size=args.sram_size, out=_write_out)
+    try:
+        value = machine.eval_in_image(args.expression)
+        text = machine.print_string(value)
+    except CompileError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as e:
+        print(f"blocktalk: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SmalltalkError as e:
+        print(f"Error: {e.message}", file=sys.stderr)
+        return EXIT_SMALLTALK_ERROR
+    except (VMError, MemoryError, RecursionError) as e:
+        print(f"blocktalk: machine error: {e}", file=sys.stderr)
+        return EXIT_VM_ERROR
+    _write_out((text + "\n").encode("latin-1", "replace"))
+    if args.stats:
+        for line in machine.stats.lines():
+            print(line, file=sys.stderr)
+    return 0
 
 
 def _screenshot(args):

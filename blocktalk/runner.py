@@ -54,13 +54,19 @@ class Machine:
         return (frame << mem.log2) + offset
 
     def _with_traps(self, fn):
-        """Run a set-up step, servicing its traps like a bytecode's."""
+        """Run a set-up step, servicing its traps like a bytecode's (with
+        allocation replay, so objects it makes survive its re-executions)."""
         core = self.core
         while True:
             try:
-                return fn()
+                value = fn()
+                core.allocs = []
+                core.replay = []
+                return value
             except Trap as trap:
                 core.stats.trap(trap.kind)
+                core.replay = core.allocs + core.replay
+                core.allocs = []
                 core.firmware.handle(trap)
 
     def start(self, method_loc, receiver=F.NIL):
@@ -105,6 +111,44 @@ class Machine:
         for d in self.image.meta["doits"]:
             value = self.run_method((d["block"], d["offset"]), limit=limit)
         return value
+
+    def eval_in_image(self, source, filename="<eval>"):
+        """Compile ``source`` as a doit with blocktalk's compiler against the
+        image's globals, run it with the image's own classes (nil receiver),
+        and answer the resulting core value.  For imported images, whose
+        CompiledMethods and globals are not the builder's."""
+        from blocktalk.compiler import compile_doit
+        from blocktalk.image.image_literals import LiteralMaker
+        spec = compile_doit(source, None, filename=filename)
+        maker = LiteralMaker(self)
+        core = self.core
+
+        def make():
+            literals = [maker.value(v) for v in spec.literals]
+            code = bytes(spec.bytecodes)
+            nlits = len(literals)
+            method = core.instantiate(F.CLASS_INDEX["CompiledMethod"],
+                                      F.byte_format(len(code), True),
+                                      1 + nlits + (len(code) + 1) // 2, fill=0)
+            mem = core.mem
+            base = method & ~mem.mask
+            words = [mem.encode(v, base) for v in literals]
+            m = mem.mem
+            a = (method >> 1) + 3
+            header = spec.header - 0x8000 if spec.header > F.SMALLINT_MAX else spec.header
+            m[a] = F.smallint(header)
+            m[a + 1:a + 1 + nlits] = words
+            padded = code + b"\0" * (len(code) & 1)
+            for i in range(0, len(padded), 2):
+                m[a + 1 + nlits + i // 2] = (padded[i] << 8) | padded[i + 1]
+            return method
+        method = self._with_traps(make)
+        self.start(self.inspector.loc(method))
+        try:
+            core.run()
+        except Halt as h:
+            return h.value
+        return F.NIL
 
     def resume(self):
         """Make the scheduler's active process's suspended context active (an

@@ -91,3 +91,33 @@ def test_bad_images_are_clear_errors(tmp_path):
         import_st80(cut)
     r = run_cli("image", "import-st80", str(cut), "-o", str(tmp_path / "x"))
     assert r.returncode == 2 and "truncated" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.fixture(scope="module")
+def v2_file(tmp_path_factory, v2_image):
+    from blocktalk.image.file import write_image
+    path = tmp_path_factory.mktemp("v2") / "v2.bimg"
+    write_image(path, v2_image)
+    return path
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("3 + 4", "7"),
+    ("(1/3) + (1/6)", "(1/2)"),       # the image's own Fraction>>printOn:
+    ("(3@4) + 1", "4@5"),
+])
+def test_eval_in_the_image(v2_file, expr, expected):
+    from blocktalk.image.file import read_image
+    from blocktalk.runner import Machine
+    m = Machine(image=read_image(v2_file))
+    assert m.print_string(m.eval_in_image(expr)) == expected
+
+
+def test_screen_is_drawn(v2_file, tmp_path):
+    """After resuming, the image draws its screen through BitBlt (the host)."""
+    png = tmp_path / "screen.png"
+    r = run_cli("screenshot", str(v2_file), "-o", str(png), "--bytecodes", "150000")
+    assert r.returncode == 0, r.stderr
+    black = int(re.search(r"(\d+) black pixels", r.stdout).group(1))
+    assert 640 * 480 // 10 < black < 640 * 480 // 2      # a gray desktop, not blank or solid
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
