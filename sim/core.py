@@ -26,6 +26,7 @@ METHOD_CONTEXT = F.CLASS_INDEX["MethodContext"]
 BLOCK_CONTEXT = F.CLASS_INDEX["BlockContext"]
 CTX_WORD_OFFSET = 3 + F.CTX_TEMP_FRAME_START - 1   # word of stack slot 0 (stackp 0) from ctx>>1
 CLASS_TABLE = F.FIRMWARE_FIELDS.index("classTable")
+ARRAY = F.CLASS_INDEX["Array"]
 FORMAT_TABLE = F.FIRMWARE_FIELDS.index("formatTable")
 
 
@@ -577,6 +578,30 @@ class Core:
                             self.ip = ip + 1
                         else:
                             self.step()
+                elif b == 192 or b == 193:                # at: / at:put: on a near Array
+                    k = 1 if b == 192 else 2
+                    iw = m[self.sp - k + 1]
+                    rw = m[self.sp - k]
+                    r = cbase + rw
+                    if iw & 1 and not iw & 0x8000 and not rw & 1 and rw >= 16 \
+                            and r < op_abs[cbase >> log2] and m[(r >> 1) + 1] & 0xFFF == ARRAY \
+                            and m[(r >> 1) + 2] < 0x2000 \
+                            and 1 <= iw >> 1 <= m[r >> 1] - 3:
+                        # same block as the context: the words need no translation
+                        a = (r >> 1) + 2 + (iw >> 1)
+                        if k == 1:
+                            self.sp -= 1
+                            m[self.sp] = m[a]
+                        else:
+                            w = m[self.sp]
+                            m[a] = w
+                            self.sp -= 2
+                            m[self.sp] = w
+                            mem.dirty[cbase >> log2] = True
+                        stats.primitive_calls += 1
+                        self.ip = ip + 1
+                    else:
+                        self.step()
                 elif b == 135:                            # pop
                     self.sp -= 1
                     self.ip = ip + 1
