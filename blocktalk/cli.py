@@ -192,19 +192,13 @@ def _import_st80(args):
 
 
 def _trace(args):
-    from blocktalk.image.errors import ImageError
-    from blocktalk.image.file import read_image
     from blocktalk.sim.traps import SmalltalkError, VMError, Halt
-    from blocktalk.runner import Machine
     if args.count < 0:
         print("blocktalk: --count must not be negative", file=sys.stderr)
         return EXIT_BAD_INPUT
-    try:
-        image = read_image(args.image)
-    except ImageError as e:
-        print(f"blocktalk: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    machine = Machine(image=image, sram_size=args.sram_size, out=_write_out)
+    machine = _image_machine(args)
+    if isinstance(machine, int):
+        return machine
     lines = []
 
     def emit(b, selector):
@@ -228,18 +222,26 @@ def _trace(args):
     return status
 
 
-def _eval_in_image(args):
-    from blocktalk.compiler import CompileError
+def _image_machine(args):
+    """A software core on the block image ``args.image``, or the exit status
+    of a clear error."""
     from blocktalk.image.errors import ImageError
     from blocktalk.image.file import read_image
-    from blocktalk.sim.traps import SmalltalkError, VMError
     from blocktalk.runner import Machine
     try:
         image = read_image(args.image)
     except ImageError as e:
         print(f"blocktalk: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    machine = Machine(image=image, sram_size=args.sram_size, out=_write_out)
+    return Machine(image=image, sram_size=args.sram_size, out=_write_out)
+
+
+def _eval_in_image(args):
+    from blocktalk.compiler import CompileError
+    from blocktalk.sim.traps import SmalltalkError, VMError
+    machine = _image_machine(args)
+    if isinstance(machine, int):
+        return machine
     try:
         value = machine.eval_in_image(args.expression)
         text = machine.print_string(value)
@@ -263,20 +265,14 @@ def _eval_in_image(args):
 
 
 def _screenshot(args):
-    from blocktalk.image.errors import ImageError
-    from blocktalk.image.file import read_image
     from blocktalk.sim.traps import SmalltalkError, VMError, Halt
-    from blocktalk.runner import Machine
     from blocktalk.host.screen import display_pixels, write_png
     if args.bytecodes < 0:
         print("blocktalk: --bytecodes must not be negative", file=sys.stderr)
         return EXIT_BAD_INPUT
-    try:
-        image = read_image(args.image)
-    except ImageError as e:
-        print(f"blocktalk: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    machine = Machine(image=image, sram_size=args.sram_size, out=_write_out)
+    machine = _image_machine(args)
+    if isinstance(machine, int):
+        return machine
     try:
         machine.resume()
         machine.core.run(args.bytecodes)

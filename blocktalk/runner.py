@@ -64,10 +64,7 @@ class Machine:
                 core.replay = []
                 return value
             except Trap as trap:
-                core.stats.trap(trap.kind)
-                core.replay = core.allocs + core.replay
-                core.allocs = []
-                core.firmware.handle(trap)
+                core.service_trap(trap)
 
     def start(self, method_loc, receiver=F.NIL):
         """Make a base context (sender nil) for a method and make it active."""

@@ -18,7 +18,7 @@ from .memory import CoreMemory
 from .methods import decode_method, FLAG_RETURN_SELF, FLAG_RETURN_FIELD
 from .primitives import PRIMITIVES, PrimitiveFailed
 from .stats import Stats
-from .traps import Trap, VMError, Halt, SmalltalkError
+from .traps import Trap, VMError, Halt
 from . import gc as collector
 
 NIL, FALSE, TRUE = F.NIL, F.FALSE, F.TRUE
@@ -388,21 +388,26 @@ class Core:
     def run(self, limit=None):
         """Execute bytecodes until the program halts (raises :class:`Halt`) or a
         Smalltalk error stops it (:class:`SmalltalkError`)."""
-        stats = self.stats
         while True:
             try:
                 self.run_bytecodes(limit)
                 return
             except Trap as trap:
-                stats.trap(trap.kind)
-                key = (self.ctx, self.ip)
-                if key != self.trap_key:
-                    # a new bytecode traps: the previous one's working set is free
-                    self.trap_key = key
-                    self.trap_frames = set()
-                self.replay = self.allocs + self.replay
-                self.allocs = []
-                self.firmware.handle(trap)
+                self.service_trap(trap)
+
+    def service_trap(self, trap):
+        """Enter firmware mode for ``trap`` (the trapped bytecode is then
+        executed again): keep what its aborted attempt allocated for replay, and
+        start a new trap working set when a different bytecode traps."""
+        self.stats.trap(trap.kind)
+        key = (self.ctx, self.ip)
+        if key != self.trap_key:
+            # a new bytecode traps: the previous one's working set is free
+            self.trap_key = key
+            self.trap_frames = set()
+        self.replay = self.allocs + self.replay
+        self.allocs = []
+        self.firmware.handle(trap)
 
     def run_traced(self, count, emit):
         """Execute ``count`` bytecodes one by one through :meth:`step`, calling
@@ -419,14 +424,7 @@ class Core:
             try:
                 self.step()
             except Trap as trap:
-                self.stats.trap(trap.kind)
-                key = (self.ctx, self.ip)
-                if key != self.trap_key:
-                    self.trap_key = key
-                    self.trap_frames = set()
-                self.replay = self.allocs + self.replay
-                self.allocs = []
-                self.firmware.handle(trap)
+                self.service_trap(trap)
                 continue
             self.stats.bytecodes += 1
             done += 1

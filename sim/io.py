@@ -5,7 +5,6 @@ objects (the Blue Book keeps them in the VM; here the host records which Form
 is the display so that it can read its bitmap for a screenshot).
 """
 
-from blocktalk.memory import format as F
 
 
 def prim_be_cursor(core, nargs):
