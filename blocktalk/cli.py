@@ -199,7 +199,6 @@ def _trace(args):
     machine = _image_machine(args)
     if isinstance(machine, int):
         return machine
-    lines = []
 
     def emit(b, selector):
         sys.stdout.write(f"{b} {selector}\n" if selector else f"{b}\n")
@@ -215,7 +214,6 @@ def _trace(args):
     except (VMError, MemoryError, RecursionError) as e:
         print(f"blocktalk: machine error: {e}", file=sys.stderr)
         status = EXIT_VM_ERROR
-    del lines
     if args.stats:
         for line in machine.stats.lines():
             print(line, file=sys.stderr)

@@ -345,13 +345,7 @@ class Core:
             return
         word = mem.encode(value, to_ctx & ~mem.mask)
         # Everything the switch needs, before any write.
-        if mem.class_index(to_ctx) == BLOCK_CONTEXT:
-            home = mem.fetch(to_ctx, F.CTX_HOME)
-        else:
-            home = to_ctx
-        method = mem.fetch(home, F.CTX_METHOD)
-        rcvr = mem.fetch(home, F.CTX_RECEIVER)
-        info = self.method_info(method)
+        home, method, rcvr, info = self.prefetch_registers(to_ctx)
         if before_write is not None:
             before_write()
         old = self.ctx

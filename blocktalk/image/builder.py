@@ -18,7 +18,8 @@ from blocktalk.image import cache as C
 from blocktalk.image.classes import ClassTable
 from blocktalk.image.errors import ImageError, SourceError
 from blocktalk.image.file import Image
-from blocktalk.image.graph import Graph, Obj, NIL, TRUE, FALSE, sint, hashed_table_size
+from blocktalk.image.graph import Graph, Obj, NIL, sint, hashed_table_size, \
+    literal_ref
 from blocktalk.image import layout as L
 
 
@@ -317,40 +318,27 @@ class _Builder:
         return a
 
     def _literal(self, v, m):
-        from blocktalk.compiler import Symbol, Character, Binding, MethodClassBinding
+        def binding(b):
+            from blocktalk.compiler import Binding
+            if isinstance(b, Binding):
+                return self._binding(b.name, m)
+            return self._method_class_binding(m)
+
+        def error(message):
+            raise SourceError(message, m.filename, m.line, m.column)
+        return literal_ref(self.g, v, binding, error)
+
+    def _method_class_binding(self, m):
+        """The last literal of a method with super sends or a primitive."""
         g = self.g
-        if v is None:
-            return NIL
-        if v is True:
-            return TRUE
-        if v is False:
-            return FALSE
-        if isinstance(v, int):
-            return g.integer(v)
-        if isinstance(v, float):
-            raise SourceError("Float literals are not supported", m.filename, m.line, m.column)
-        if isinstance(v, str):
-            return g.string(v)
-        if isinstance(v, Symbol):
-            return g.symbol(v.name)
-        if isinstance(v, Character):
-            return g.character(v.value)
-        if isinstance(v, tuple):
-            return g.array([self._literal(x, m) for x in v])
-        if isinstance(v, (bytes, bytearray)):
-            return g.array([sint(b) for b in v])
-        if isinstance(v, Binding):
-            return self._binding(v.name, m)
-        if isinstance(v, MethodClassBinding):
-            if m.cls is None:
-                return g.association(NIL, NIL, label="doit method class")
-            if not m.is_meta:
-                return self.globals[m.cls.name]
-            if not hasattr(m.cls, "meta_binding"):
-                m.cls.meta_binding = g.association(g.symbol(m.cls.name), m.cls.meta_obj,
-                                                   label=f"#{m.cls.name}->{m.cls.name} class")
-            return m.cls.meta_binding
-        raise SourceError(f"unsupported literal {v!r}", m.filename, m.line, m.column)
+        if m.cls is None:
+            return g.association(NIL, NIL, label="doit method class")
+        if not m.is_meta:
+            return self.globals[m.cls.name]
+        if not hasattr(m.cls, "meta_binding"):
+            m.cls.meta_binding = g.association(g.symbol(m.cls.name), m.cls.meta_obj,
+                                               label=f"#{m.cls.name}->{m.cls.name} class")
+        return m.cls.meta_binding
 
     def _method_object(self, m):
         spec = m.spec
@@ -384,7 +372,6 @@ class _Builder:
                     self._install(c, is_meta, {})
         table = [NIL] * (self.max_index + 1)
         formats = [NIL] * (self.max_index + 1)
-        meta_format = None
         for c in self.classes:
             table[c.index] = c.obj
             formats[c.index] = c.obj.fields[F.BEHAVIOR_FORMAT]

@@ -158,6 +158,37 @@ def _latin1(text):
         raise ValueError(f"{text!r} has characters outside Latin-1") from e
 
 
+def literal_ref(g, v, binding, error):
+    """The graph ref for compiler literal ``v`` (shared by the builder and the
+    image importer).  ``binding(v)`` answers the Association for a Binding or
+    MethodClassBinding literal; ``error(message)`` raises for a literal the
+    machine has no objects for."""
+    from blocktalk.compiler import Symbol, Character, Binding, MethodClassBinding
+    if v is None:
+        return NIL
+    if v is True:
+        return TRUE
+    if v is False:
+        return FALSE
+    if isinstance(v, int):
+        return g.integer(v)
+    if isinstance(v, float):
+        error("Float literals are not supported")
+    if isinstance(v, str):
+        return g.string(v)
+    if isinstance(v, Symbol):
+        return g.symbol(v.name)
+    if isinstance(v, Character):
+        return g.character(v.value)
+    if isinstance(v, tuple):
+        return g.array([literal_ref(g, x, binding, error) for x in v])
+    if isinstance(v, (bytes, bytearray)):
+        return g.array([sint(b) for b in v])
+    if isinstance(v, (Binding, MethodClassBinding)):
+        return binding(v)
+    error(f"unsupported literal {v!r}")
+
+
 def hashed_table_size(count, minimum):
     """Smallest power of two >= max(minimum, 4/3 * count): at most 3/4 full, the
     kernel's own growth threshold, so probe sequences stay short."""

@@ -23,7 +23,7 @@ Serialisation (:func:`serialise`) writes each block as::
 
 from blocktalk.memory import format as F
 from blocktalk.memory import block as B
-from blocktalk.image.graph import Obj, Immediate, hashed_table_size
+from blocktalk.image.graph import Obj, Immediate
 
 
 class LayoutError(Exception):

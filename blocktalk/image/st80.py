@@ -29,7 +29,8 @@ from pathlib import Path
 from blocktalk.memory import format as F
 from blocktalk.image.errors import ImageError
 from blocktalk.image.file import Image
-from blocktalk.image.graph import Graph, Obj, NIL, TRUE, FALSE, sint, hashed_table_size
+from blocktalk.image.graph import Graph, Obj, NIL, TRUE, FALSE, sint, hashed_table_size, \
+    literal_ref
 from blocktalk.image import layout as L
 
 # Blue Book special object pointers (ch. 27 "Special Objects").
@@ -360,23 +361,14 @@ class _Importer:
         self.fw = fw
 
     def _literal(self, v, binding):
-        from blocktalk.compiler import Symbol, MethodClassBinding
-        g = self.g
-        if v is None:
-            return NIL
-        if v is True:
-            return TRUE
-        if v is False:
-            return FALSE
-        if isinstance(v, int):
-            return g.integer(v)
-        if isinstance(v, str):
-            return g.string(v)
-        if isinstance(v, Symbol):
-            return g.symbol(v.name)
-        if isinstance(v, MethodClassBinding):
+        from blocktalk.compiler import Binding
+
+        def method_class(b):
+            if isinstance(b, Binding):
+                self.error(f"firmware method refers to the global {b.name}")
             return binding
-        self.error(f"firmware literal {v!r} is not supported in an imported image")
+        return literal_ref(self.g, v, method_class,
+                           lambda message: self.error(f"firmware literal: {message}"))
 
     # --- layout --------------------------------------------------------------
     def firmware_closure(self):
