@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BT     := $(VENV)/bin/blocktalk
 
-.PHONY: test test-slow run bench clean
+.PHONY: test test-slow run bench soak-st80 clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ run: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run
+
+# The Smalltalk-80 v2 image for 10 million bytecodes (about 4 minutes); the
+# default test run has a 400,000-bytecode smoke of it.
+soak-st80: $(VENV)/.installed
+	mkdir -p build
+	$(BT) image import-st80 ../shared/st80/VirtualImage -o build/v2.bimg
+	$(BT) resume build/v2.bimg --bytecodes 10000000 --sram-size 1048576 --stats
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

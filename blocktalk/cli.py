@@ -99,7 +99,24 @@ def make_parser():
                    help="bytecodes to execute first (default 1000000)")
     p.add_argument("--sram-size", type=_sram_size, default=None, metavar="BYTES",
                    help="core SRAM in bytes")
+    p = sub.add_parser("resume", help="run a block image for N bytecodes and report its state",
+                       description="Resume a block image (made by 'image import-st80'), "
+                       "execute N bytecodes and report: bytecodes, the active process's "
+                       "priority, the processes waiting for input, the sends of error "
+                       "selectors (the image's own error handling) and unimplemented "
+                       "primitives. Exit status 1 if an error selector was sent.")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("--bytecodes", type=int, default=1_000_000, metavar="N",
+                   help="bytecodes to execute (default 1000000)")
+    p.add_argument("--sram-size", type=_sram_size, default=None, metavar="BYTES",
+                   help="core SRAM in bytes")
+    p.add_argument("--stats", action="store_true", help="counters on stderr")
     return parser
+
+
+#: Selectors whose send means the image met an error (its notifier opens).
+ERROR_SELECTORS = ("error:", "doesNotUnderstand:", "primitiveFailed", "halt",
+                   "cannotReturn:", "mustBeBoolean", "openContext:label:contents:")
 
 
 def _write_out(data):
@@ -121,6 +138,8 @@ def main(argv=None):
         return _trace(args)
     if args.command == "screenshot":
         return _screenshot(args)
+    if args.command == "resume":
+        return _resume(args)
     sources = []
     for name in args.files:
         path = Path(name)
@@ -293,6 +312,54 @@ def _screenshot(args):
         return EXIT_BAD_INPUT
     print(f"{args.output}: {width}x{height}, {sum(map(sum, rows))} black pixels")
     return 0
+
+
+def _resume(args):
+    import time
+    from blocktalk.sim.traps import SmalltalkError, VMError, Halt
+    from blocktalk.sim.processes import image_process_state
+    if args.bytecodes < 0:
+        print("blocktalk: --bytecodes must not be negative", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    machine = _image_machine(args)
+    if isinstance(machine, int):
+        return machine
+    errors = {}
+
+    def emit(b, selector):
+        if selector in ERROR_SELECTORS:
+            errors[selector] = errors.get(selector, 0) + 1
+    status = 0
+    start = time.perf_counter()
+    try:
+        machine.resume()
+        machine.core.run_traced(args.bytecodes, emit)
+    except Halt:
+        pass
+    except SmalltalkError as e:
+        print(f"Error: {e.message}", file=sys.stderr)
+        status = EXIT_SMALLTALK_ERROR
+    except (VMError, MemoryError, RecursionError) as e:
+        print(f"blocktalk: machine error: {e}", file=sys.stderr)
+        status = EXIT_VM_ERROR
+    seconds = time.perf_counter() - start
+    stats = machine.stats
+    print(f"bytecodes: {stats.bytecodes}")
+    print(f"seconds: {seconds:.1f}")
+    if status != EXIT_VM_ERROR:
+        for key, value in image_process_state(machine).items():
+            print(f"{key}: {value}")
+    print(f"error_sends: {sum(errors.values())}" + (
+        " (" + ", ".join(f"#{k} {v}" for k, v in sorted(errors.items())) + ")" if errors else ""))
+    missing = stats.unimplemented_primitives
+    print("unimplemented_primitives: " + (", ".join(f"{k} ({v} calls)" for k, v in
+                                                   sorted(missing.items())) or "none"))
+    if args.stats:
+        for line in stats.lines():
+            print(line, file=sys.stderr)
+    if errors and status == 0:
+        status = EXIT_SMALLTALK_ERROR
+    return status
 
 
 if __name__ == "__main__":

@@ -16,7 +16,10 @@ from blocktalk.memory import format as F
 
 from .memory import CoreMemory
 from .methods import decode_method, FLAG_RETURN_SELF, FLAG_RETURN_FIELD
-from .primitives import PRIMITIVES, PrimitiveFailed
+from .primitive_table import PRIMITIVES
+from .primitives import PrimitiveFailed
+from .io import Devices, timer_due_at
+from .processes import signal_semaphore
 from .stats import Stats
 from .traps import Trap, VMError, Halt
 from . import gc as collector
@@ -52,6 +55,7 @@ class Core:
         self.halted = None
         self.pending_large = None     # [key, chunks, spine] of a large allocation under way
         self.host_io = {}             # display/cursor objects the host serves (sim/io.py)
+        self.devices = Devices()      # mouse, keyboard, cursor and clock state (sim/io.py)
         self._pin_key = None
         self.trap_frames = set()      # frames the handlers of this bytecode loaded
         self.trap_key = None
@@ -291,6 +295,8 @@ class Core:
                     self.stats.primitive_failures += 1
             else:
                 self.stats.primitive_failures += 1
+                missing = self.stats.unimplemented_primitives
+                missing[info.primitive] = missing.get(info.primitive, 0) + 1
         self.activate(method, info, nargs)
 
     def activate(self, method, info, nargs):
@@ -383,11 +389,35 @@ class Core:
         """Execute bytecodes until the program halts (raises :class:`Halt`) or a
         Smalltalk error stops it (:class:`SmalltalkError`)."""
         while True:
+            timer = timer_due_at(self)
+            stop = limit if timer is None or (limit is not None and limit <= timer) else timer
             try:
-                self.run_bytecodes(limit)
+                self.run_bytecodes(stop)
                 return
             except Trap as trap:
                 self.service_trap(trap)
+            except Halt as h:
+                if h.value is not None or stop == limit:
+                    raise
+                self.fire_timer()
+
+    def fire_timer(self):
+        """Blue Book ``asynchronousSignal:`` of the timer Semaphore, between
+        bytecodes (the transaction may trap: it is serviced and retried)."""
+        sema = self.host_io.pop("timer")
+        self.devices.timer_ms = None
+        self.pin_registers()
+        self.host_io["signal"] = sema
+        try:
+            while True:
+                try:
+                    signal_semaphore(self, self.host_io["signal"])
+                    break
+                except Trap as trap:
+                    self.service_trap(trap)
+        finally:
+            del self.host_io["signal"]
+            self.pin_registers()
 
     def service_trap(self, trap):
         """Enter firmware mode for ``trap`` (the trapped bytecode is then

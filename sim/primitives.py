@@ -382,52 +382,6 @@ def _class_shape(core, cls):
     return F.smallint_value(fmt), cidx
 
 
-def prim_become(core, nargs):
-    """Blue Book ``primitiveBecome`` (72) for two objects of the same size: every
-    reference to one now reaches the other's contents.  Without an object table
-    the contents swap places instead; the identity hash and the InPointer stay
-    with the place, exactly as the Blue Book's object-table entries do.  Fields
-    are translated for the block they move into first (that may trap), then
-    written.  Objects of different sizes fail (a full memory scan would be
-    needed: a host service not built yet)."""
-    a = core.top(1)
-    b = core.top(0)
-    mem = core.mem
-    if not (_is_object(a) and _is_object(b)) or mem.size_words(a) != mem.size_words(b):
-        raise FAIL
-    fa, fb = mem.fmt(a), mem.fmt(b)
-    if F.FMT_FREE in (fa, fb) or fa in (F.FMT_METHOD, F.FMT_METHOD_ODD, F.FMT_LARGE) \
-            or fb in (F.FMT_METHOD, F.FMT_METHOD_ODD, F.FMT_LARGE):
-        raise FAIL
-    n = mem.body_words(a)
-    m = mem.mem
-
-    def moved(src, fmt, dest):
-        if fmt != F.FMT_POINTERS:
-            return m[(src >> 1) + 3:(src >> 1) + 3 + n]
-        return [mem.encode(mem.fetch(src, i), dest & ~mem.mask) for i in range(n)]
-    into_a = moved(b, fb, a)
-    into_b = moved(a, fa, b)
-    result = mem.encode(a, core.ctx & ~mem.mask)
-    wa, wb = a >> 1, b >> 1
-    keep = ~F.CLASS_INDEX_MASK & 0xFFFF
-    ca, cb = m[wa + 1], m[wb + 1]
-    m[wa + 1] = (ca & keep) | (cb & F.CLASS_INDEX_MASK)
-    m[wb + 1] = (cb & keep) | (ca & F.CLASS_INDEX_MASK)
-    fmt_bits = F.FMT_MASK << F.FMT_SHIFT
-    xa, xb = m[wa + 2], m[wb + 2]
-    m[wa + 2] = (xa & ~fmt_bits & 0xFFFF) | (xb & fmt_bits)
-    m[wb + 2] = (xb & ~fmt_bits & 0xFFFF) | (xa & fmt_bits)
-    m[wa + 3:wa + 3 + n] = into_a
-    m[wb + 3:wb + 3 + n] = into_b
-    mem.dirty[a >> mem.log2] = mem.dirty[b >> mem.log2] = True
-    for cache in (mem.class_index_cache, mem.code_cache):
-        cache.pop(a, None)
-        cache.pop(b, None)
-    core.sp -= 1
-    m[core.sp] = result
-
-
 def prim_inst_var_at(core, nargs):
     """Blue Book ``primitiveInstVarAt`` (73)."""
     obj = core.top(1)
@@ -621,7 +575,8 @@ def prim_halt(core, nargs):
     raise SmalltalkError("halt", core.walkback())
 
 
-PRIMITIVES = {
+#: The primitives of this module; the whole table is :mod:`.primitive_table`'s.
+CORE_PRIMITIVES = {
     1: _arith(lambda x, y: x + y), 2: _arith(lambda x, y: x - y),
     3: _arith(lambda x, y: x < y), 4: _arith(lambda x, y: x > y),
     5: _arith(lambda x, y: x <= y), 6: _arith(lambda x, y: x >= y),
@@ -633,7 +588,7 @@ PRIMITIVES = {
     17: _arith(_shift), 18: prim_make_point,
     60: prim_at, 61: prim_at_put, 62: prim_size, 63: prim_string_at,
     64: prim_string_at_put, 68: prim_object_at, 70: prim_new, 71: prim_new_with_arg,
-    72: prim_become, 73: prim_inst_var_at, 74: prim_inst_var_at_put, 75: prim_hash,
+    73: prim_inst_var_at, 74: prim_inst_var_at_put, 75: prim_hash,
     80: prim_block_copy, 81: prim_value, 82: prim_value_with_arguments,
     83: prim_perform, 84: prim_perform_with_arguments,
     110: prim_equivalent, 111: prim_class,
@@ -642,7 +597,7 @@ PRIMITIVES = {
 
 # Special selectors answered without a lookup for the common receivers
 # (Blue Book ``specialSelectorPrimitiveResponse``).
-_SPECIAL_ARITH = {176 + i: PRIMITIVES[p] for i, p in enumerate(
+_SPECIAL_ARITH = {176 + i: CORE_PRIMITIVES[p] for i, p in enumerate(
     (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 18, 17, 12, 14, 15))}
 
 
@@ -665,9 +620,3 @@ def special_response(core, b):
         return True
     return False
 
-
-from .processes import PROCESS_PRIMITIVES  # noqa: E402  (they use PrimitiveFailed above)
-PRIMITIVES.update(PROCESS_PRIMITIVES)
-
-from .io import IO_PRIMITIVES  # noqa: E402
-PRIMITIVES.update(IO_PRIMITIVES)

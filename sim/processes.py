@@ -137,7 +137,13 @@ def _receiver(core):
 
 def prim_signal(core, nargs):
     """Blue Book ``primitiveSignal`` (85)."""
-    sema = _receiver(core)
+    signal_semaphore(core, _receiver(core))
+
+
+def signal_semaphore(core, sema):
+    """Blue Book ``synchronousSignal:``: resume the first waiting process, or
+    count an excess signal.  Also the host's asynchronous signals (timer, input),
+    which it makes between bytecodes."""
     tx = Transaction(core)
     sched = scheduler(core)
     if is_empty_list(tx, sema):
@@ -182,3 +188,35 @@ def prim_suspend(core, nargs):
 
 
 PROCESS_PRIMITIVES = {85: prim_signal, 86: prim_wait, 87: prim_resume, 88: prim_suspend}
+
+
+def image_process_state(machine):
+    """A report of the scheduler, read by the host without running anything:
+    the active process's priority, the ready processes, and the processes
+    waiting on the input and timer Semaphores (``blocktalk resume``)."""
+    from .inspect import Inspector
+    core = machine.core
+    ins = Inspector(core)
+    fw = (0, machine.image.meta["firmware"]["offset"])
+    sched = ins.field(fw, F.FIRMWARE_FIELDS.index("scheduler"))
+    active = ins.field(sched, F.SCHED_ACTIVE)
+
+    def linked(lst):
+        n = 0
+        p = ins.field(lst, F.LIST_FIRST)
+        while p[0] not in ("int", "imm") and n < 10000:
+            n += 1
+            p = ins.field(p, F.PROCESS_NEXT_LINK)
+        return n
+    report = {"active_process_priority": ins.field(active, F.PROCESS_PRIORITY)[1]}
+    lists = ins.field(sched, F.SCHED_LISTS)
+    ready = []
+    for i in range(ins.size_words(lists) - F.OBJ_HEADER_WORDS):
+        n = linked(ins.field(lists, i))
+        if n:
+            ready.append(f"{n} at {i + 1}")
+    report["ready_processes"] = ", ".join(ready) or "none"
+    for name in ("input", "timer"):
+        sema = core.host_io.get(name)
+        report[f"waiting_on_{name}_semaphore"] = linked(ins.loc(sema)) if sema else 0
+    return report

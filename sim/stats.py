@@ -23,6 +23,9 @@ class Stats:
     blocks_created: int = 0
     firmware_bytecodes: int = 0
     traps: dict = field(default_factory=dict)
+    #: primitive index -> calls of a primitive the core does not implement (the
+    #: method's Smalltalk fallback ran)
+    unimplemented_primitives: dict = field(default_factory=dict)
 
     def trap(self, kind):
         self.traps[kind] = self.traps.get(kind, 0) + 1
@@ -30,7 +33,7 @@ class Stats:
     def lines(self):
         out = []
         for f in fields(self):
-            if f.name == "traps":
+            if f.name in ("traps", "unimplemented_primitives"):
                 continue
             out.append(f"{f.name}: {getattr(self, f.name)}")
         total = sum(self.traps.values())
@@ -42,4 +45,6 @@ class Stats:
         far_k = 1000.0 * far / self.bytecodes if self.bytecodes else 0.0
         out.append(f"traps_per_1000_bytecodes: {per_k:.3f}")
         out.append(f"far_traps_per_1000_bytecodes: {far_k:.3f}")
+        for index in sorted(self.unimplemented_primitives):
+            out.append(f"unimplemented_primitive_{index}: {self.unimplemented_primitives[index]}")
         return out

@@ -4,7 +4,7 @@ import pytest
 
 from blocktalk.memory import format as F
 from blocktalk.sim import gc as collector
-from blocktalk.sim.testing import RawRun, run_doit, Sym, Cls
+from blocktalk.sim.testing import RawRun, run_doit, Cls
 
 ARRAY = F.CLASS_INDEX["Array"]
 

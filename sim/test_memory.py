@@ -12,7 +12,7 @@ from blocktalk.memory import format as F
 from blocktalk.sim.memory import CoreMemory
 from blocktalk.sim.stats import Stats
 from blocktalk.sim.traps import Trap, VMError
-from blocktalk.sim.testing import RawRun, Sym, Arr, fresh_machine
+from blocktalk.sim.testing import RawRun, fresh_machine
 
 BS = 8192
 ARRAY = F.CLASS_INDEX["Array"]

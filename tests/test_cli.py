@@ -241,7 +241,7 @@ def test_run_example_main_like_make_run():
 
 
 ERROR_STATUS = {"dnu": 1, "error": 1, "cannot_return": 1, "zerodivide": 1,
-                "syntax": 2, "unknown_class": 2}
+                "become_small_integer": 1, "syntax": 2, "unknown_class": 2}
 
 
 def test_every_error_program_has_a_status():

@@ -53,20 +53,23 @@ class LiteralMaker:
         if v is False:
             return F.FALSE
         if isinstance(v, int):
-            if not F.fits_smallint(v):
-                raise ValueError(f"LargeInteger literal {v} in an image doit is not supported")
-            return F.smallint(v)
+            if F.fits_smallint(v):
+                return F.smallint(v)
+            mag = abs(v)
+            name = "LargePositiveInteger" if v > 0 else "LargeNegativeInteger"
+            return self.bytes(F.CLASS_INDEX[name],
+                              mag.to_bytes((mag.bit_length() + 7) // 8, "little"))
+        if isinstance(v, float):
+            from blocktalk.sim.floats import single_words
+            f = core.instantiate(F.CLASS_INDEX["Float"], F.FMT_WORDS, 2, fill=0)
+            mem.mem[(f >> 1) + 3:(f >> 1) + 5] = list(single_words(v))
+            return f
         if isinstance(v, Symbol):
             return self.symbol(v.name)
         if isinstance(v, Character):
             return mem.fetch(core.firmware_field_value("characterTable"), v.value)
         if isinstance(v, str):
-            data = v.encode("latin-1")
-            s = core.instantiate(F.CLASS_INDEX["String"], F.byte_format(len(data)),
-                                 (len(data) + 1) // 2, fill=0)
-            for i, b in enumerate(data):
-                mem.set_byte_at(s, i, b)
-            return s
+            return self.bytes(F.CLASS_INDEX["String"], v.encode("latin-1"))
         if isinstance(v, tuple):
             items = [self.value(x) for x in v]
             a = core.instantiate(F.CLASS_INDEX["Array"], F.FMT_POINTERS, len(items))
@@ -76,6 +79,15 @@ class LiteralMaker:
         if isinstance(v, Binding):
             return self.global_association(v.name)
         raise ValueError(f"literal {v!r} is not supported in an image doit")
+
+    def bytes(self, class_index, data):
+        """A new byte object of ``class_index`` holding ``data``."""
+        core = self.core
+        obj = core.instantiate(class_index, F.byte_format(len(data)), (len(data) + 1) // 2,
+                               fill=0)
+        for i, b in enumerate(data):
+            core.mem.set_byte_at(obj, i, b)
+        return obj
 
     def global_association(self, name):
         """The Association for ``name`` in the image's Smalltalk (a Blue Book

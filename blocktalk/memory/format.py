@@ -233,7 +233,7 @@ CLASS_INDEX = {
     "LargeNegativeInteger": 15, "Message": 16, "Process": 17,
     "Semaphore": 18, "MethodDictionary": 19, "Metaclass": 20,
     "Class": 21, "Object": 22, "LinkedList": 23, "ProcessorScheduler": 24,
-    "Firmware": 25, "Fraction": 26, "TextCollector": 27,
+    "Firmware": 25, "Fraction": 26, "TextCollector": 27, "Float": 28,
 }
 FIRST_FREE_CLASS_INDEX = 32
 MAX_CLASS_INDEX = CLASS_INDEX_MASK
