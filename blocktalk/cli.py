@@ -6,6 +6,7 @@ files), 3 a machine error (firmware fault, memory exhausted).
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -125,6 +126,20 @@ def _write_out(data):
 
 
 def main(argv=None):
+    """The ``blocktalk`` command; answers the exit status."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (``blocktalk run ... | head``): not an error of
+        # the program; stop quietly, as Unix tools do
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+
+
+def _main(argv=None):
     parser = make_parser()
     args = parser.parse_args(argv)
     from blocktalk.compiler import CompileError

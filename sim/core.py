@@ -710,8 +710,10 @@ class Core:
         return cache[cls]
 
     def class_object(self, class_index):
+        """The class with ``class_index``, from the two-level class table."""
+        page, entry = F.class_table_slot(class_index)
         table = self.mem.fetch(self.firmware.object, CLASS_TABLE)
-        return self.mem.fetch(table, class_index)
+        return self.mem.fetch(self.mem.fetch(table, page), entry)
 
     def write_output(self, data):
         if self.out is not None:

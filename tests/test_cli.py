@@ -269,3 +269,16 @@ def test_error_program_path_in_message():
     r = blocktalk("run", "tests/programs/errors/syntax.st")
     assert r.returncode == 2
     assert r.stderr == "tests/programs/errors/syntax.st:15:7: unexpected ']'\n"
+
+
+def test_reader_going_away_is_not_a_traceback():
+    """``blocktalk eval ... | head -1``: the closed pipe stops it quietly.  The
+    output (about 110 KB) is more than a pipe holds, so the write does fail."""
+    proc = subprocess.Popen([sys.executable, "-m", "blocktalk.cli", "eval",
+                             "1 to: 20000 do: [:i | Transcript show: i printString; cr]. 0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err

@@ -382,7 +382,7 @@ class _Builder:
             specials += [g.symbol(sel), sint(nargs)]
         fw = self._instance("Firmware", "the Firmware")
         values = {
-            "classTable": g.array(table, "classTable"),
+            "classTable": g.class_table(table),
             "formatTable": g.array(formats, "formatTable"),
             "specialSelectors": g.array(specials, "specialSelectors"),
             "dnuSelector": g.symbol("doesNotUnderstand:"),

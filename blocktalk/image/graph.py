@@ -104,6 +104,13 @@ class Graph:
     def array(self, refs, label=None):
         return self.new(F.CLASS_INDEX["Array"], F.FMT_POINTERS, refs, label=label)
 
+    def class_table(self, classes):
+        """The two-level class table (format.CLASS_TABLE_PAGE classes a page)."""
+        n = F.CLASS_TABLE_PAGE
+        pages = [self.array(classes[i:i + n], f"classTable page {i // n}")
+                 for i in range(0, len(classes), n)]
+        return self.array(pages, "classTable")
+
     def nil_array(self, n, label=None):
         return self.array([NIL] * n, label)
 

@@ -342,7 +342,7 @@ class _Importer:
         smalltalk = next((o for oop, o in self.objs.items()
                           if self.names.get(self.r.class_of(oop)) == "SystemDictionary"), NIL)
         values = {
-            "classTable": g.array(table, "classTable"),
+            "classTable": g.class_table(table),
             "formatTable": g.array(formats, "formatTable"),
             "specialSelectors": self.objs[SPECIAL_SELECTORS],
             "dnuSelector": self.objs[DOES_NOT_UNDERSTAND],

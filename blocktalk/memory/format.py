@@ -238,9 +238,20 @@ CLASS_INDEX = {
 FIRST_FREE_CLASS_INDEX = 32
 MAX_CLASS_INDEX = CLASS_INDEX_MASK
 
+#: Classes per page of the class table.  The table is two-level so that no one
+#: object needs an OutPointer for every class: a page's 64 far references fit
+#: in any block, where a flat table of an image's 450+ classes does not fit in 4 KB.
+CLASS_TABLE_PAGE = 64
+
+
+def class_table_slot(class_index):
+    """(page, entry) of a class index in the class table, both 0-based."""
+    return divmod(class_index, CLASS_TABLE_PAGE)
+
+
 #: Fields of the Firmware object (block 0): what the core and the handlers find there.
 FIRMWARE_FIELDS = (
-    "classTable",         # Array (another block): class index + 1 -> class
+    "classTable",         # Array of pages (Arrays of CLASS_TABLE_PAGE classes): class_table_slot
     "formatTable",        # Array (another block): class index + 1 -> SmallInteger format
     "specialSelectors",   # Array (another block): 32 (selector, arg count) pairs
     "dnuSelector",        # #doesNotUnderstand:

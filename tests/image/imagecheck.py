@@ -194,7 +194,10 @@ def check_image(image):
     # The tables live in other blocks (architecture.md section 5): follow the
     # OutPointers.
     ctb, ct = m.deref(0, fw[names.index("classTable")])
-    classes = m.fields(ctb, ct)
+    classes = []                      # (block of the page, class word)
+    for page in m.fields(ctb, ct):
+        pb, po = m.deref(ctb, page)
+        classes += [(pb, w) for w in m.fields(pb, po)]
     formats = m.fields(*m.deref(0, fw[names.index("formatTable")]))
     assert len(classes) == len(formats)
     spb, sp = m.deref(0, fw[names.index("specialSelectors")])
@@ -206,11 +209,11 @@ def check_image(image):
         symbol_name(m, *m.deref(0, fw[names.index(sel)]))
     # classes: index, format and method dictionaries
     nmethods = 0
-    for index, oop in enumerate(classes):
+    for index, (pb, oop) in enumerate(classes):
         if oop == F.NIL:
             assert formats[index] == F.NIL
             continue
-        b, c = m.deref(ctb, oop)
+        b, c = m.deref(pb, oop)
         assert m.field(b, c, F.BEHAVIOR_CLASS_INDEX) == F.smallint(index)
         assert m.field(b, c, F.BEHAVIOR_FORMAT) == formats[index]
         assert str(index) in meta["class_names"]
@@ -232,7 +235,7 @@ def check_image(image):
     # methods and their literals are all in block 0, all near.
     d = fw[names.index("handlers")]
     assert d < m.op_start(0) and m.cls(0, d) == F.CLASS_INDEX["MethodDictionary"]
-    fwb, fwc = m.deref(ctb, classes[F.CLASS_INDEX["Firmware"]])
+    fwb, fwc = m.deref(*classes[F.CLASS_INDEX["Firmware"]])
     assert fwb == 0 and m.field(0, fwc, F.BEHAVIOR_METHOD_DICT) == d
     for dict_ in (d,):
         keys, vals = m.field(0, dict_, F.MDICT_KEYS), m.field(0, dict_, F.MDICT_VALUES)

@@ -96,9 +96,10 @@ def test_invariants(images, size):
 def class_named(image, m, name):
     fw = image.meta["firmware"]["offset"]
     tb, to = m.deref(0, m.field(0, fw, 0))
-    table = m.fields(tb, to)
     index = [int(k) for k, v in image.meta["class_names"].items() if v == name][0]
-    return m.deref(tb, table[index])
+    page, entry = F.class_table_slot(index)          # the two-level class table
+    pb, po = m.deref(tb, m.fields(tb, to)[page])
+    return m.deref(pb, m.fields(pb, po)[entry])
 
 
 def method(m, cb, c, selector):
