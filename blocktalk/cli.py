@@ -80,6 +80,9 @@ def make_parser():
     q.add_argument("-o", "--output", required=True, metavar="OUT")
     q.add_argument("--block-size", type=_block_size, default=F.DEFAULT_BLOCK_SIZE,
                    metavar="BYTES", help="block size, a power of two from 4096 to 65536")
+    q.add_argument("--placement", choices=("metis", "dfs"), default="metis",
+                   help="metis: METIS graph partitioning of the reference graph (default); "
+                   "dfs: depth-first order from the classes")
     p = sub.add_parser("trace", help="run a block image and print one line per bytecode",
                        description="Resume a block image (made by 'image import-st80') and "
                        "print each executed bytecode: its number, and for a send the selector. "
@@ -211,7 +214,7 @@ def _import_st80(args):
     from blocktalk.image.file import write_image
     from blocktalk.image.stats import placement_stats
     try:
-        image = import_st80(args.virtual_image, args.block_size)
+        image = import_st80(args.virtual_image, args.block_size, args.placement)
         write_image(args.output, image)
     except ImageError as e:
         print(f"blocktalk: {e}", file=sys.stderr)

@@ -126,16 +126,18 @@ def expand_order(first, roots, stop=lambda o: False):
     return order
 
 
-def place(first, order, block_size, fill=0.75, max_rounds=50):
+def place(first, order, block_size, fill=0.75, max_rounds=50, groups=None):
     """Assign blocks: ``first`` all in block 0, then ``order`` (complete) into 1, 2, ...
 
-    Tries a few greedy reserves (what later blocks will add to a closed one) and
-    keeps the placement with the fewest blocks.
+    ``groups`` (a partition of ``order``, :mod:`.partition`), if given, are
+    placed in turn, each starting a fresh block.  Tries a few greedy reserves
+    (what later blocks will add to a closed one) and keeps the placement with
+    the fewest blocks.
     """
     best, error = None, None
     for reserve in (block_size // 64, block_size // 32, block_size // 16):
         try:
-            p = _place(first, order, block_size, fill, max_rounds, reserve)
+            p = _place(first, order, block_size, fill, max_rounds, reserve, groups)
         except LayoutError as e:
             if "firmware block" in str(e) or "too large" in str(e):
                 raise
@@ -148,7 +150,7 @@ def place(first, order, block_size, fill=0.75, max_rounds=50):
     return best
 
 
-def _place(first, order, block_size, fill, max_rounds, reserve):
+def _place(first, order, block_size, fill, max_rounds, reserve, groups=None):
     F.check_block_size(block_size)
     everything = list(first) + list(order)
     known = {id(o) for o in everything}
@@ -162,7 +164,8 @@ def _place(first, order, block_size, fill, max_rounds, reserve):
     for o in first:
         pk.add(o, 0)
     # a small reserve for what later blocks add (InPointers, back references)
-    pk.fill(order, reserve=reserve)
+    for group in groups or [order]:
+        pk.fill(group, reserve=reserve, fresh=groups is not None)
     for _ in range(max_rounds):
         cost0 = pk.states[0].cost_bytes()
         if cost0 > block_size:
@@ -440,9 +443,21 @@ def _write_block(p, placement, plans, addr, next_hash):
     return buf
 
 
-def layout(first, roots, block_size, next_hash, stop=lambda o: False, fill=0.75):
+#: Placement algorithms: depth-first order (Stamos's static grouping), or METIS
+#: parts of the reference graph packed in that order.
+PLACEMENTS = ("dfs", "metis")
+
+
+def layout(first, roots, block_size, next_hash, stop=lambda o: False, fill=0.75,
+           placement="dfs"):
     """Place and serialise: returns (blocks, addresses, placement)."""
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, not {placement!r}")
     order = expand_order(first, roots, stop)
-    placement = place(first, order, block_size, fill)
+    groups = None
+    if placement == "metis":
+        from blocktalk.image.partition import partition
+        groups = partition(order, int(block_size * fill))
+    placement = place(first, order, block_size, fill, groups=groups)
     blocks, addr = serialise(placement, next_hash)
     return blocks, addr, placement

@@ -129,9 +129,10 @@ def _kind(spec_word):
 
 
 class _Importer:
-    def __init__(self, reader, block_size):
+    def __init__(self, reader, block_size, placement="metis"):
         self.r = reader
         self.bs = F.check_block_size(block_size)
+        self.placement = placement
         self.g = Graph()
         self.objs = {}
 
@@ -401,7 +402,8 @@ class _Importer:
         class_ids = {id(self.objs[c]) for c in self.classes + self.metaclasses}
         try:
             blocks, addr, placement = L.layout(first, roots, self.bs, self.g.next_hash,
-                                               stop=lambda o: id(o) in class_ids)
+                                               stop=lambda o: id(o) in class_ids,
+                                               placement=self.placement)
         except L.LayoutError as e:
             raise ImageError(f"{self.r.path}: cannot lay out the image in {self.bs}-byte "
                              f"blocks: {e}") from None
@@ -454,6 +456,7 @@ class _Importer:
         return labels
 
 
-def import_st80(path, block_size=F.DEFAULT_BLOCK_SIZE):
-    """The Version 2 image at ``path`` as a blocktalk :class:`Image`."""
-    return _Importer(St80Reader(path), block_size).build()
+def import_st80(path, block_size=F.DEFAULT_BLOCK_SIZE, placement="metis"):
+    """The Version 2 image at ``path`` as a blocktalk :class:`Image`; objects
+    are placed by ``placement`` (``layout.PLACEMENTS``)."""
+    return _Importer(St80Reader(path), block_size, placement).build()
