@@ -9,7 +9,7 @@ BT     := $(VENV)/bin/blocktalk
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==24.3.1
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,hdl]'
 	touch $@
 
 test: $(VENV)/.installed

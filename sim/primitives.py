@@ -575,17 +575,25 @@ def prim_halt(core, nargs):
     raise SmalltalkError("halt", core.walkback())
 
 
+#: The SmallInteger primitives 1-17 as functions of the two values: a result
+#: outside the 15-bit range, or PrimitiveFailed, is a failure.  Shared with the
+#: RTL ALU's tests (hw/test_alu.py), which check the hardware against these.
+SMALLINTEGER_FUNCTIONS = {
+    1: lambda x, y: x + y, 2: lambda x, y: x - y,
+    3: lambda x, y: x < y, 4: lambda x, y: x > y,
+    5: lambda x, y: x <= y, 6: lambda x, y: x >= y,
+    7: lambda x, y: x == y, 8: lambda x, y: x != y,
+    9: lambda x, y: x * y, 10: _divide,
+    11: _nonzero(lambda x, y: x % y), 12: _nonzero(lambda x, y: x // y),
+    13: _nonzero(_quo), 14: lambda x, y: x & y,
+    15: lambda x, y: x | y, 16: lambda x, y: x ^ y,
+    17: _shift,
+}
+
 #: The primitives of this module; the whole table is :mod:`.primitive_table`'s.
 CORE_PRIMITIVES = {
-    1: _arith(lambda x, y: x + y), 2: _arith(lambda x, y: x - y),
-    3: _arith(lambda x, y: x < y), 4: _arith(lambda x, y: x > y),
-    5: _arith(lambda x, y: x <= y), 6: _arith(lambda x, y: x >= y),
-    7: _arith(lambda x, y: x == y), 8: _arith(lambda x, y: x != y),
-    9: _arith(lambda x, y: x * y), 10: _arith(_divide),
-    11: _arith(_nonzero(lambda x, y: x % y)), 12: _arith(_nonzero(lambda x, y: x // y)),
-    13: _arith(_nonzero(_quo)), 14: _arith(lambda x, y: x & y),
-    15: _arith(lambda x, y: x | y), 16: _arith(lambda x, y: x ^ y),
-    17: _arith(_shift), 18: prim_make_point,
+    **{index: _arith(fn) for index, fn in SMALLINTEGER_FUNCTIONS.items()},
+    18: prim_make_point,
     60: prim_at, 61: prim_at_put, 62: prim_size, 63: prim_string_at,
     64: prim_string_at_put, 68: prim_object_at, 70: prim_new, 71: prim_new_with_arg,
     73: prim_inst_var_at, 74: prim_inst_var_at_put, 75: prim_hash,
