@@ -19,6 +19,7 @@ from amaranth.back import verilog
 
 UNITS = {
     "alu": ("blocktalk.hw.alu", "SmallIntegerALU"),
+    "dispatch": ("blocktalk.hw.dispatch", "DispatchTable"),
 }
 
 #: Yosys cell names -> reported figure, per target.
