@@ -20,6 +20,7 @@ from amaranth.back import verilog
 UNITS = {
     "alu": ("blocktalk.hw.alu", "SmallIntegerALU"),
     "dispatch": ("blocktalk.hw.dispatch", "DispatchTable"),
+    "decoder": ("blocktalk.hw.decoder", "BytecodeDecoder"),
 }
 
 #: Yosys cell names -> reported figure, per target.
@@ -79,8 +80,11 @@ def main(argv=None):
     ap.add_argument("unit", choices=sorted(UNITS))
     ap.add_argument("--target", choices=("ice40", "ecp5"), default="ice40")
     args = ap.parse_args(argv)
-    for key, value in synthesize(unit(args.unit), args.target).items():
-        print(f"{key}: {value}")
+    try:
+        for key, value in synthesize(unit(args.unit), args.target).items():
+            print(f"{key}: {value}")
+    except BrokenPipeError:
+        pass
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from .memory import CoreMemory
 from .methods import decode_method, FLAG_RETURN_SELF, FLAG_RETURN_FIELD
 from .primitive_table import PRIMITIVES
 from .primitives import PrimitiveFailed
+from .decode import decode
 from .io import Devices, timer_due_at
 from .processes import signal_semaphore
 from .stats import Stats
@@ -457,17 +458,12 @@ class Core:
     def selector_name(self, ins, b, ip):
         """The selector a send bytecode sends (for traces), read without trapping."""
         code = self.info.code
-        if 176 <= b < 208:
-            return F.SPECIAL_SELECTORS[b - 176][0]
-        if b >= 208:
-            k = b & 15
-        elif b in (131, 133):
-            k = code[ip + 1] & 31
-        elif b in (132, 134):
-            k = code[ip + 2]
-        else:
+        op = decode(b, *(code[ip + 1:ip + 3] + b"\0\0")[:2])
+        if op.kind == "send_special":
+            return F.SPECIAL_SELECTORS[op.special][0]
+        if op.kind != "send":
             return None
-        ref = ins.field(ins.loc(self.method), 1 + k)
+        ref = ins.field(ins.loc(self.method), 1 + op.index)
         if ref[0] in ("int", "imm"):
             return "?"
         return ins.bytes(ref).decode("latin-1")
