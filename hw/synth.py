@@ -21,6 +21,7 @@ UNITS = {
     "alu": ("blocktalk.hw.alu", "SmallIntegerALU"),
     "dispatch": ("blocktalk.hw.dispatch", "DispatchTable"),
     "decoder": ("blocktalk.hw.decoder", "BytecodeDecoder"),
+    "allocator": ("blocktalk.hw.allocator", "Allocator"),
 }
 
 #: Yosys cell names -> reported figure, per target.

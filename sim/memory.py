@@ -338,26 +338,38 @@ class CoreMemory:
         frame: bump allocation, then first fit from the free list.  Answers the new
         object's core address, or None when the block has no room (the caller
         traps to the firmware's blockFull: handler)."""
-        words = body_words + F.OBJ_HEADER_WORDS
-        nbytes = words * 2
-        base = frame << self.log2
-        alloc = self.header(frame, F.BH_ALLOC)
-        limit = self.op_abs[frame] - base - reserve
-        if alloc + nbytes <= limit:
-            obj = base + alloc
-            self.set_header(frame, F.BH_ALLOC, alloc + nbytes)
-        else:
-            obj = self._allocate_from_free_list(frame, words)
+        obj = self.bump_allocate(frame, class_index, fmt, body_words, fill, hash_, reserve)
+        if obj is None:
+            obj = self._allocate_from_free_list(frame, body_words + F.OBJ_HEADER_WORDS)
             if obj is None:
                 return None
+            self.write_object(obj, class_index, fmt, body_words, fill, hash_)
+        return obj
+
+    def bump_allocate(self, frame, class_index, fmt, body_words, fill, hash_, reserve=0):
+        """The bump-pointer half of :meth:`allocate` (what the RTL allocator,
+        ``hw/allocator.py``, does): None if the object does not fit below the
+        OutPointer region."""
+        nbytes = (body_words + F.OBJ_HEADER_WORDS) * 2
+        base = frame << self.log2
+        alloc = self.header(frame, F.BH_ALLOC)
+        if alloc + nbytes > self.op_abs[frame] - base - reserve:
+            return None
+        self.set_header(frame, F.BH_ALLOC, alloc + nbytes)
+        obj = base + alloc
+        self.write_object(obj, class_index, fmt, body_words, fill, hash_)
+        return obj
+
+    def write_object(self, obj, class_index, fmt, body_words, fill, hash_):
+        """Header and ``fill``ed body of a new object at ``obj``."""
         a = obj >> 1
+        words = body_words + F.OBJ_HEADER_WORDS
         mem = self.mem
         mem[a] = words
         mem[a + 1] = F.class_word(class_index, hash_)
         mem[a + 2] = (fmt << F.FMT_SHIFT) | (hash_ & F.HASH_MASK)
         mem[a + 3:a + words] = [fill] * body_words
-        self.dirty[frame] = True
-        return obj
+        self.dirty[obj >> self.log2] = True
 
     def _allocate_from_free_list(self, frame, words):
         base = frame << self.log2
