@@ -22,6 +22,7 @@ UNITS = {
     "dispatch": ("blocktalk.hw.dispatch", "DispatchTable"),
     "decoder": ("blocktalk.hw.decoder", "BytecodeDecoder"),
     "allocator": ("blocktalk.hw.allocator", "Allocator"),
+    "core": ("blocktalk.hw.core", "ExecutionCore"),
 }
 
 #: Yosys cell names -> reported figure, per target.
@@ -52,7 +53,7 @@ def yosys_command():
 
 #: Yosys synthesis command per target: the UP5K's multipliers are SB_MAC16s
 #: only with -dsp.
-SYNTH = {"ice40": "synth_ice40 -dsp", "ecp5": "synth_ecp5"}
+SYNTH = {"ice40": "synth_ice40 -dsp -spram", "ecp5": "synth_ecp5"}
 
 
 def synthesize(component, target, top="top"):

@@ -1,0 +1,261 @@
+"""The execution core: fetch, decode and execute Blue Book bytecodes from SRAM.
+
+This is the first slice of issue 4's core: the context's own bytecodes --
+pushes of temporaries, constants and SmallInteger-or-near literals, stores
+and pops into temporaries, pop, duplicate, the jumps, the SmallInteger
+special sends through :class:`~blocktalk.hw.alu.SmallIntegerALU`, and the
+return of a base context's value.  Any other bytecode, an ALU failure, a
+conditional jump on a non-Boolean, or a literal that is a far reference
+*traps*: the core stops before the bytecode with every register as it was (a
+precise trap), and reports the reason; the firmware (or, for now, the test)
+takes it from there.
+
+Registers are those of the software core (``sim/core.py``): ``ctx`` and
+``home`` (core byte addresses of the active and home contexts), ``method``,
+``ip`` (byte index into the method's body, as ``CompiledMethod`` bytes count:
+the first bytecode is at ``(1 + literals) * 2``) and ``sp`` (SRAM word
+address of the stack top).  The host sets them with ``load`` and reads and
+writes SRAM through the host port while the core is halted.
+
+Each bytecode takes a fetch cycle, a decode cycle (two for an instruction
+with an extension byte in the next SRAM word), and one or two execute
+cycles; the cycle counts per bytecode class are reported by the tests.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import enum, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from blocktalk.memory import format as F
+
+from .alu import ALUOp, SmallIntegerALU
+from .decoder import BytecodeDecoder, Kind
+
+__all__ = ["ExecutionCore", "Halt"]
+
+#: Word offset of temporary 0 from a context's first word.
+TEMP0 = F.OBJ_HEADER_WORDS + F.CTX_TEMP_FRAME_START
+#: Special selectors 176-191 the ALU answers (index = bytecode - 176).
+SPECIAL_ALU = {0: ALUOp.ADD, 1: ALUOp.SUB, 2: ALUOp.LT, 3: ALUOp.GT, 4: ALUOp.LE, 5: ALUOp.GE,
+               6: ALUOp.EQ, 7: ALUOp.NE, 8: ALUOp.MUL, 12: ALUOp.SHIFT, 14: ALUOp.AND,
+               15: ALUOp.OR}
+
+
+class Halt(enum.Enum, shape=3):
+    """Why the core stopped."""
+    RUNNING = 0
+    RETURNED = 1            # the base context returned ``result``
+    TRAP_BYTECODE = 2       # a bytecode this core does not execute
+    TRAP_PRIMITIVE = 3      # the ALU failed (operand not a SmallInteger, overflow)
+    TRAP_NOT_BOOLEAN = 4    # a conditional jump on a non-Boolean (mustBeBoolean)
+    TRAP_FAR_LITERAL = 5    # a literal that is an object (translation: next slice)
+
+
+class ExecutionCore(wiring.Component):
+    """The bytecode execution core over its own SRAM.
+
+    :param sram_size: bytes of SRAM (a power of two, 64 KB by default).
+    :param block_size: block (frame) bytes.
+    :param sram_init: initial SRAM words (simulation: a software core's SRAM).
+    """
+
+    def __init__(self, sram_size=65536, block_size=F.DEFAULT_BLOCK_SIZE, sram_init=()):
+        F.check_block_size(block_size)
+        if not isinstance(sram_size, int) or sram_size < block_size \
+                or sram_size & (sram_size - 1):
+            raise ValueError(f"sram_size must be a power of two of at least one block "
+                             f"({block_size} bytes), not {sram_size!r}")
+        self.sram_size = sram_size
+        self.block_size = block_size
+        self.sram_init = list(sram_init)
+        if len(self.sram_init) > sram_size // 2:
+            raise ValueError(f"sram_init has {len(self.sram_init)} words; the SRAM holds "
+                             f"{sram_size // 2}")
+        abits = sram_size.bit_length() - 1
+        self.abits = abits
+        super().__init__({
+            # host port (while halted)
+            "host_addr": In(abits - 1),
+            "host_wdata": In(16),
+            "host_we": In(1),
+            "host_rdata": Out(16),
+            "load": In(1),
+            "load_ctx": In(abits),
+            "load_home": In(abits),
+            "load_method": In(abits),
+            "load_ip": In(16),
+            "load_sp": In(abits - 1),
+            "run": In(1),
+            # state
+            "halted": Out(1),
+            "reason": Out(Halt),
+            "result": Out(16),
+            "ip": Out(16),
+            "sp": Out(abits - 1),
+            # retire port: one pulse per executed bytecode
+            "retire": Out(1),
+            "retire_ip": Out(16),
+            "retire_bytecode": Out(8),
+            "cycles": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        abits = self.abits
+        m.submodules.sram = sram = Memory(shape=16, depth=self.sram_size // 2,
+                                          init=self.sram_init)
+        wr = sram.write_port()
+        rd = sram.read_port(transparent_for=(wr,))
+        m.submodules.alu = alu = SmallIntegerALU()
+        m.submodules.decoder = dec = BytecodeDecoder()
+
+        ctx = Signal(abits)
+        home = Signal(abits)
+        method = Signal(abits)
+        ip, sp = self.ip, self.sp
+        bytecode = Signal(8)
+        ext1 = Signal(8)
+        top = Signal(16)                 # the stack top, read before EXECUTE
+        instr = dec.instruction
+        m.d.comb += [dec.bytecode.eq(bytecode), dec.ext1.eq(ext1), dec.ext2.eq(0)]
+
+        code_word = Signal(abits - 1)    # the SRAM word holding byte ip of the method
+        m.d.comb += code_word.eq((method >> 1) + F.OBJ_HEADER_WORDS + (ip >> 1))
+        temp_word = Signal(abits - 1)
+        m.d.comb += temp_word.eq((home >> 1) + TEMP0 + instr.index)
+        literal_word = Signal(abits - 1)
+        m.d.comb += literal_word.eq((method >> 1) + F.OBJ_HEADER_WORDS + 1 + instr.index)
+
+        running = Signal()
+        m.d.comb += [self.halted.eq(~running), rd.en.eq(1), self.host_rdata.eq(rd.data)]
+        with m.If(running):
+            m.d.sync += self.cycles.eq(self.cycles + 1)
+
+        def trap(reason):
+            """Stop before the bytecode: registers as they were (precise)."""
+            m.d.sync += [self.reason.eq(reason), running.eq(0)]
+            m.next = "HALTED"
+
+        def retire(*updates, jump=None):
+            m.d.sync += [*updates, ip.eq(ip + instr.length + (jump if jump is not None else 0))]
+            m.d.comb += [self.retire.eq(1), self.retire_ip.eq(ip),
+                         self.retire_bytecode.eq(bytecode)]
+            m.next = "FETCH"
+
+        with m.FSM():
+            with m.State("HALTED"):
+                m.d.comb += [rd.addr.eq(self.host_addr), wr.addr.eq(self.host_addr),
+                             wr.data.eq(self.host_wdata), wr.en.eq(self.host_we)]
+                with m.If(self.load):
+                    m.d.sync += [ctx.eq(self.load_ctx), home.eq(self.load_home),
+                                 method.eq(self.load_method), ip.eq(self.load_ip),
+                                 sp.eq(self.load_sp), self.reason.eq(Halt.RUNNING),
+                                 self.cycles.eq(0)]
+                with m.Elif(self.run):
+                    m.d.sync += [running.eq(1), self.reason.eq(Halt.RUNNING)]
+                    m.next = "FETCH"
+            with m.State("FETCH"):
+                m.d.comb += rd.addr.eq(code_word)
+                m.next = "DECODE"
+            with m.State("DECODE"):
+                # big-endian: an even ip is the word's high byte, and the
+                # extension byte is then its low byte; an odd ip's is in the next word
+                m.d.sync += [bytecode.eq(Mux(ip[0], rd.data[:8], rd.data[8:])),
+                             ext1.eq(rd.data[:8])]
+                with m.If(ip[0]):
+                    m.d.comb += rd.addr.eq(code_word + 1)
+                    m.next = "EXTEND"
+                with m.Else():
+                    m.d.comb += rd.addr.eq(sp)
+                    m.next = "TOP"
+            with m.State("EXTEND"):
+                m.d.sync += ext1.eq(rd.data[8:])
+                m.d.comb += rd.addr.eq(sp)
+                m.next = "TOP"
+            with m.State("TOP"):
+                m.d.sync += top.eq(rd.data)
+                m.next = "EXECUTE"
+            with m.State("EXECUTE"):
+                with m.Switch(instr.kind):
+                    with m.Case(Kind.PUSH_TEMPORARY):
+                        m.d.comb += rd.addr.eq(temp_word)
+                        m.next = "PUSH_READ"
+                    with m.Case(Kind.PUSH_LITERAL_CONSTANT):
+                        m.d.comb += rd.addr.eq(literal_word)
+                        m.next = "PUSH_READ"
+                    with m.Case(Kind.PUSH_CONSTANT):
+                        with m.If(instr.constant == 0):
+                            trap(Halt.TRAP_BYTECODE)        # self: not in this slice
+                        with m.Else():
+                            value = Signal(16)
+                            with m.Switch(instr.constant):
+                                for k, w in enumerate((0, F.TRUE, F.FALSE, F.NIL, 0xFFFF,
+                                                       F.smallint(0), F.smallint(1),
+                                                       F.smallint(2))):
+                                    with m.Case(k):
+                                        m.d.comb += value.eq(w)
+                            m.d.comb += [wr.addr.eq(sp + 1), wr.data.eq(value), wr.en.eq(1)]
+                            retire(sp.eq(sp + 1))
+                    with m.Case(Kind.STORE_TEMPORARY):
+                        m.d.comb += [wr.addr.eq(temp_word), wr.data.eq(top), wr.en.eq(1)]
+                        retire(sp.eq(sp - instr.pop))
+                    with m.Case(Kind.POP):
+                        retire(sp.eq(sp - 1))
+                    with m.Case(Kind.DUPLICATE):
+                        m.d.comb += [wr.addr.eq(sp + 1), wr.data.eq(top), wr.en.eq(1)]
+                        retire(sp.eq(sp + 1))
+                    with m.Case(Kind.JUMP):
+                        retire(jump=instr.offset)
+                    with m.Case(Kind.JUMP_IF):
+                        with m.If((top == F.TRUE) | (top == F.FALSE)):
+                            taken = (top == F.TRUE) == instr.on_true
+                            retire(sp.eq(sp - 1), jump=Mux(taken, instr.offset, 0))
+                        with m.Else():
+                            trap(Halt.TRAP_NOT_BOOLEAN)
+                    with m.Case(Kind.SEND_SPECIAL):
+                        with m.If(Cat(*(instr.special == i for i in SPECIAL_ALU)).any()):
+                            m.d.comb += rd.addr.eq(sp - 1)
+                            m.next = "BINARY"
+                        with m.Else():
+                            trap(Halt.TRAP_BYTECODE)
+                    with m.Case(Kind.RETURN):
+                        with m.If(instr.top & ~instr.from_block):
+                            m.d.comb += rd.addr.eq((ctx >> 1) + F.OBJ_HEADER_WORDS +
+                                                   F.CTX_SENDER)
+                            m.next = "RETURN"
+                        with m.Else():
+                            trap(Halt.TRAP_BYTECODE)
+                    with m.Default():
+                        trap(Halt.TRAP_BYTECODE)
+            with m.State("PUSH_READ"):
+                pointer = ~rd.data[0] & (rd.data >= 16)
+                with m.If((instr.kind == Kind.PUSH_LITERAL_CONSTANT) & pointer):
+                    # literals that are objects need translating into the
+                    # context's block: not in this slice
+                    trap(Halt.TRAP_FAR_LITERAL)
+                with m.Else():
+                    m.d.comb += [wr.addr.eq(sp + 1), wr.data.eq(rd.data), wr.en.eq(1)]
+                    retire(sp.eq(sp + 1))
+            with m.State("BINARY"):
+                # the receiver (below the top) is on rd.data; the argument is top
+                m.d.comb += [alu.a.eq(rd.data), alu.b.eq(top)]
+                with m.Switch(instr.special):
+                    for index, op in SPECIAL_ALU.items():
+                        with m.Case(index):
+                            m.d.comb += alu.op.eq(op)
+                with m.If(alu.fail):
+                    trap(Halt.TRAP_PRIMITIVE)
+                with m.Else():
+                    m.d.comb += [wr.addr.eq(sp - 1), wr.data.eq(alu.result), wr.en.eq(1)]
+                    retire(sp.eq(sp - 1))
+            with m.State("RETURN"):
+                with m.If(rd.data == F.NIL):
+                    # a base context returns: the machine's answer
+                    m.d.sync += self.result.eq(top)
+                    m.d.comb += [self.retire.eq(1), self.retire_ip.eq(ip),
+                                 self.retire_bytecode.eq(bytecode)]
+                    trap(Halt.RETURNED)
+                with m.Else():
+                    trap(Halt.TRAP_BYTECODE)        # returning to a sender: next slice
+        return m
