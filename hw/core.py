@@ -17,7 +17,8 @@ the first bytecode is at ``(1 + literals) * 2``) and ``sp`` (SRAM word
 address of the stack top).  The host sets them with ``load`` and reads and
 writes SRAM through the host port while the core is halted.
 
-Each bytecode takes a fetch cycle, a decode cycle (two for an instruction
+The SRAM is used as a single-port RAM (one address a cycle, read or write),
+so that the iCE40 build can map it onto SB_SPRAM256KA.  Each bytecode takes a fetch cycle, a decode cycle (two for an instruction
 with an extension byte in the next SRAM word), and one or two execute
 cycles; the cycle counts per bytecode class are reported by the tests.
 """
@@ -107,6 +108,10 @@ class ExecutionCore(wiring.Component):
                                           init=self.sram_init)
         wr = sram.write_port()
         rd = sram.read_port(transparent_for=(wr,))
+        # One address a cycle, for reading or for writing: a single-port RAM,
+        # which is what the iCE40 UP5K's SB_SPRAM256KA is.
+        addr = Signal(abits - 1)
+        m.d.comb += [rd.addr.eq(addr), wr.addr.eq(addr)]
         m.submodules.alu = alu = SmallIntegerALU()
         m.submodules.decoder = dec = BytecodeDecoder()
 
@@ -145,7 +150,7 @@ class ExecutionCore(wiring.Component):
 
         with m.FSM():
             with m.State("HALTED"):
-                m.d.comb += [rd.addr.eq(self.host_addr), wr.addr.eq(self.host_addr),
+                m.d.comb += [addr.eq(self.host_addr),
                              wr.data.eq(self.host_wdata), wr.en.eq(self.host_we)]
                 with m.If(self.load):
                     m.d.sync += [ctx.eq(self.load_ctx), home.eq(self.load_home),
@@ -156,7 +161,7 @@ class ExecutionCore(wiring.Component):
                     m.d.sync += [running.eq(1), self.reason.eq(Halt.RUNNING)]
                     m.next = "FETCH"
             with m.State("FETCH"):
-                m.d.comb += rd.addr.eq(code_word)
+                m.d.comb += addr.eq(code_word)
                 m.next = "DECODE"
             with m.State("DECODE"):
                 # big-endian: an even ip is the word's high byte, and the
@@ -164,14 +169,14 @@ class ExecutionCore(wiring.Component):
                 m.d.sync += [bytecode.eq(Mux(ip[0], rd.data[:8], rd.data[8:])),
                              ext1.eq(rd.data[:8])]
                 with m.If(ip[0]):
-                    m.d.comb += rd.addr.eq(code_word + 1)
+                    m.d.comb += addr.eq(code_word + 1)
                     m.next = "EXTEND"
                 with m.Else():
-                    m.d.comb += rd.addr.eq(sp)
+                    m.d.comb += addr.eq(sp)
                     m.next = "TOP"
             with m.State("EXTEND"):
                 m.d.sync += ext1.eq(rd.data[8:])
-                m.d.comb += rd.addr.eq(sp)
+                m.d.comb += addr.eq(sp)
                 m.next = "TOP"
             with m.State("TOP"):
                 m.d.sync += top.eq(rd.data)
@@ -179,10 +184,10 @@ class ExecutionCore(wiring.Component):
             with m.State("EXECUTE"):
                 with m.Switch(instr.kind):
                     with m.Case(Kind.PUSH_TEMPORARY):
-                        m.d.comb += rd.addr.eq(temp_word)
+                        m.d.comb += addr.eq(temp_word)
                         m.next = "PUSH_READ"
                     with m.Case(Kind.PUSH_LITERAL_CONSTANT):
-                        m.d.comb += rd.addr.eq(literal_word)
+                        m.d.comb += addr.eq(literal_word)
                         m.next = "PUSH_READ"
                     with m.Case(Kind.PUSH_CONSTANT):
                         with m.If(instr.constant == 0):
@@ -195,15 +200,15 @@ class ExecutionCore(wiring.Component):
                                                        F.smallint(2))):
                                     with m.Case(k):
                                         m.d.comb += value.eq(w)
-                            m.d.comb += [wr.addr.eq(sp + 1), wr.data.eq(value), wr.en.eq(1)]
+                            m.d.comb += [addr.eq(sp + 1), wr.data.eq(value), wr.en.eq(1)]
                             retire(sp.eq(sp + 1))
                     with m.Case(Kind.STORE_TEMPORARY):
-                        m.d.comb += [wr.addr.eq(temp_word), wr.data.eq(top), wr.en.eq(1)]
+                        m.d.comb += [addr.eq(temp_word), wr.data.eq(top), wr.en.eq(1)]
                         retire(sp.eq(sp - instr.pop))
                     with m.Case(Kind.POP):
                         retire(sp.eq(sp - 1))
                     with m.Case(Kind.DUPLICATE):
-                        m.d.comb += [wr.addr.eq(sp + 1), wr.data.eq(top), wr.en.eq(1)]
+                        m.d.comb += [addr.eq(sp + 1), wr.data.eq(top), wr.en.eq(1)]
                         retire(sp.eq(sp + 1))
                     with m.Case(Kind.JUMP):
                         retire(jump=instr.offset)
@@ -215,13 +220,13 @@ class ExecutionCore(wiring.Component):
                             trap(Halt.TRAP_NOT_BOOLEAN)
                     with m.Case(Kind.SEND_SPECIAL):
                         with m.If(Cat(*(instr.special == i for i in SPECIAL_ALU)).any()):
-                            m.d.comb += rd.addr.eq(sp - 1)
+                            m.d.comb += addr.eq(sp - 1)
                             m.next = "BINARY"
                         with m.Else():
                             trap(Halt.TRAP_BYTECODE)
                     with m.Case(Kind.RETURN):
                         with m.If(instr.top & ~instr.from_block):
-                            m.d.comb += rd.addr.eq((ctx >> 1) + F.OBJ_HEADER_WORDS +
+                            m.d.comb += addr.eq((ctx >> 1) + F.OBJ_HEADER_WORDS +
                                                    F.CTX_SENDER)
                             m.next = "RETURN"
                         with m.Else():
@@ -235,7 +240,7 @@ class ExecutionCore(wiring.Component):
                     # context's block: not in this slice
                     trap(Halt.TRAP_FAR_LITERAL)
                 with m.Else():
-                    m.d.comb += [wr.addr.eq(sp + 1), wr.data.eq(rd.data), wr.en.eq(1)]
+                    m.d.comb += [addr.eq(sp + 1), wr.data.eq(rd.data), wr.en.eq(1)]
                     retire(sp.eq(sp + 1))
             with m.State("BINARY"):
                 # the receiver (below the top) is on rd.data; the argument is top
@@ -247,7 +252,7 @@ class ExecutionCore(wiring.Component):
                 with m.If(alu.fail):
                     trap(Halt.TRAP_PRIMITIVE)
                 with m.Else():
-                    m.d.comb += [wr.addr.eq(sp - 1), wr.data.eq(alu.result), wr.en.eq(1)]
+                    m.d.comb += [addr.eq(sp - 1), wr.data.eq(alu.result), wr.en.eq(1)]
                     retire(sp.eq(sp - 1))
             with m.State("RETURN"):
                 with m.If(rd.data == F.NIL):

@@ -12,6 +12,7 @@ The cocotb side is :mod:`blocktalk.hw.cocotb_core`; the job and its answer
 travel as JSON files named by environment variables.
 """
 
+import fcntl
 import hashlib
 import json
 import os
@@ -47,9 +48,12 @@ def build(sram_size=131072, block_size=F.DEFAULT_BLOCK_SIZE, build_root=None):
     source = build_dir / f"{TOP}.v"
     if not source.exists() or source.read_text() != text:
         source.write_text(text)
-    runner = get_runner("verilator")
-    runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir,
-                 build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style"], always=False)
+    # test workers (pytest-xdist) may ask at once: one builds, the others wait
+    with open(build_dir / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runner = get_runner("verilator")
+        runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir,
+                     build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style"], always=False)
     return build_dir
 
 
