@@ -52,6 +52,16 @@ def test_import_places_every_object(v2_image):
     assert v2_image.meta["large_objects"] >= 1           # the display bitmap
 
 
+def test_four_kilobyte_blocks_run_the_same_trace():
+    """At 4 KB the SystemDictionary (237 far references) gets a block of its own."""
+    from blocktalk.image.st80 import import_st80
+    image = import_st80(ST80 / "VirtualImage", 4096)
+    assert len(image.blocks) > 300
+    _, out = trace(image, 499)
+    bytecodes, _ = xerox_trace()
+    assert [b for b, _ in out] == bytecodes[:499]
+
+
 def test_metis_placement_cuts_fewer_references_than_depth_first(v2_image):
     """The default placement (METIS parts) against depth-first order, at 8 KB:
     far references 41% against 70%, with no more blocks."""

@@ -174,13 +174,14 @@ def _place(first, order, block_size, fill, max_rounds, reserve, groups=None):
                 f"the firmware block needs {cost0} bytes (firmware closure "
                 f"{2 * st.words} bytes, {len(st.out)} OutPointers, "
                 f"{len(st.ins)} InPointers) but a block has {block_size}")
-        over = [b for b in range(1, len(pk.states)) if pk.states[b].cost_bytes() > limit]
+        over = [b for b in range(1, len(pk.states))
+                if pk.states[b].cost_bytes() > pk.limit_of(b)]
         if not over:
             return Placement(block_size, pk.states, pk.block_of)
         # move the last objects of each over-full block to new blocks at the end
         moved = []
         for b in over:
-            excess = pk.states[b].cost_bytes() - limit
+            excess = pk.states[b].cost_bytes() - pk.limit_of(b)
             objs = pk.states[b].objs
             freed = 0
             while objs and freed < excess + excess // 2 + 8:
@@ -199,6 +200,9 @@ class _Packer:
     def __init__(self, everything, block_size, limit):
         self.block_size = block_size
         self.limit = limit
+        # blocks given whole to one object too big for the fill limit (no room
+        # is kept for run-time allocation there: the object is all it holds)
+        self.solo = set()
         self.referrers = {}
         for o in everything:
             for f in o.fields:
@@ -270,12 +274,28 @@ class _Packer:
             if b == 0 or (self.states[b].objs and
                           self.trial(o, b) > self.limit - reserve):
                 b = self._new_block()
-                if self.trial(o, b) > self.limit:
+                cost = self.trial(o, b)
+                if self.limit < cost <= self.solo_limit():
+                    self.add(o, b)
+                    self.solo.add(b)
+                    b = self._new_block()
+                    continue
+                if cost > self.limit:
+                    refs = sum(1 for f in o.fields if isinstance(f, Obj))
                     raise LayoutError(
-                        f"{o.describe()} is too large for a {self.block_size}-byte block "
-                        f"({2 * o.size_words()} bytes; at most {self.limit} bytes fit "
-                        "with the block's tables; large objects are not supported yet)")
+                        f"{o.describe()} is too large for a {self.block_size}-byte block: "
+                        f"with the OutPointers for its {refs} references and the block's "
+                        f"tables it needs {cost} bytes, and at most {self.solo_limit()} fit "
+                        "(only indexable objects are split into large objects)")
             self.add(o, b)
+
+    def limit_of(self, b):
+        return self.solo_limit() if b in self.solo else self.limit
+
+    def solo_limit(self):
+        """What a block given to one object may hold: all but a sixteenth, kept
+        for the OutPointers and InPointers the run time adds."""
+        return self.block_size - self.block_size // 16
 
     def _new_block(self):
         self.states.append(_BlockState())

@@ -397,6 +397,11 @@ class _Importer:
         self.make_objects()
         self.make_firmware()
         first = self.firmware_closure()
+        # name the big objects by class, for the layout's "too large" message
+        for oop, o in self.objs.items():
+            if not o.label and 2 * o.size_words() > self.bs // 4:
+                o.label = f"{self.class_name(self.r.class_of(oop))} {oop:#x} " \
+                    f"({o.size_words()} words)"
         roots = [self.objs[c] for c in self.classes] + \
             [o for oop, o in sorted(self.objs.items())]
         class_ids = {id(self.objs[c]) for c in self.classes + self.metaclasses}

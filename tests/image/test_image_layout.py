@@ -100,6 +100,18 @@ def test_unreached_objects_are_still_placed():
     assert id(leaf) in addr
 
 
+def test_object_over_the_fill_limit_gets_a_block_of_its_own():
+    """75% of a block is the fill limit; an object between that and the whole
+    block (less a sixteenth) is placed alone, and the next object starts a
+    new block."""
+    g = Graph()
+    big = g.nil_array(1500, label="the big Array")          # 3006 bytes + tables
+    small = g.array([big], label="small")
+    blocks, addr, p = L.layout([], [big, small], 4096, g.next_hash)
+    assert p.block_of[id(big)] != p.block_of[id(small)]
+    assert [o for o in p.blocks[p.block_of[id(big)]]] == [big]
+
+
 def test_object_too_large():
     g = Graph()
     big = g.nil_array(2000, label="the big Array")
