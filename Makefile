@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BT     := $(VENV)/bin/blocktalk
 
-.PHONY: test test-slow run bench bench-st80 soak-st80 clean
+.PHONY: test test-slow run bench bench-st80 soak-st80 synth clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ soak-st80: $(VENV)/.installed
 	mkdir -p build
 	$(BT) image import-st80 ../shared/st80/VirtualImage -o build/v2.bimg
 	$(BT) resume build/v2.bimg --bytecodes 10000000 --sram-size 1048576 --stats
+
+# Yosys cell counts of the core's units for the iCE40 UP5K and the ECP5 (the
+# whole core takes several minutes per target).
+synth: $(VENV)/.installed
+	for unit in alu decoder dispatch allocator core; do for target in ice40 ecp5; do \
+		echo "== $$unit $$target"; $(PY) -m blocktalk.hw.synth $$unit --target $$target; done; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -25,13 +25,13 @@ cycles; the cycle counts per bytecode class are reported by the tests.
 
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import enum, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from blocktalk.memory import format as F
 
 from .alu import ALUOp, SmallIntegerALU
 from .decoder import BytecodeDecoder, Kind
+from .sram import SRAM
 
 __all__ = ["ExecutionCore", "Halt"]
 
@@ -59,9 +59,11 @@ class ExecutionCore(wiring.Component):
     :param sram_size: bytes of SRAM (a power of two, 64 KB by default).
     :param block_size: block (frame) bytes.
     :param sram_init: initial SRAM words (simulation: a software core's SRAM).
+    :param spram: SRAM of SB_SPRAM256KA banks (the iCE40 UP5K build, :mod:`.sram`).
     """
 
-    def __init__(self, sram_size=65536, block_size=F.DEFAULT_BLOCK_SIZE, sram_init=()):
+    def __init__(self, sram_size=65536, block_size=F.DEFAULT_BLOCK_SIZE, sram_init=(),
+                 spram=False):
         F.check_block_size(block_size)
         if not isinstance(sram_size, int) or sram_size < block_size \
                 or sram_size & (sram_size - 1):
@@ -70,6 +72,7 @@ class ExecutionCore(wiring.Component):
         self.sram_size = sram_size
         self.block_size = block_size
         self.sram_init = list(sram_init)
+        self.spram = spram
         if len(self.sram_init) > sram_size // 2:
             raise ValueError(f"sram_init has {len(self.sram_init)} words; the SRAM holds "
                              f"{sram_size // 2}")
@@ -104,14 +107,10 @@ class ExecutionCore(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         abits = self.abits
-        m.submodules.sram = sram = Memory(shape=16, depth=self.sram_size // 2,
-                                          init=self.sram_init)
-        wr = sram.write_port()
-        rd = sram.read_port(transparent_for=(wr,))
         # One address a cycle, for reading or for writing: a single-port RAM,
         # which is what the iCE40 UP5K's SB_SPRAM256KA is.
-        addr = Signal(abits - 1)
-        m.d.comb += [rd.addr.eq(addr), wr.addr.eq(addr)]
+        m.submodules.sram = sram = SRAM(self.sram_size // 2, self.sram_init, spram=self.spram)
+        addr = sram.addr
         m.submodules.alu = alu = SmallIntegerALU()
         m.submodules.decoder = dec = BytecodeDecoder()
 
@@ -133,7 +132,7 @@ class ExecutionCore(wiring.Component):
         m.d.comb += literal_word.eq((method >> 1) + F.OBJ_HEADER_WORDS + 1 + instr.index)
 
         running = Signal()
-        m.d.comb += [self.halted.eq(~running), rd.en.eq(1), self.host_rdata.eq(rd.data)]
+        m.d.comb += [self.halted.eq(~running), self.host_rdata.eq(sram.rdata)]
         with m.If(running):
             m.d.sync += self.cycles.eq(self.cycles + 1)
 
@@ -151,7 +150,7 @@ class ExecutionCore(wiring.Component):
         with m.FSM():
             with m.State("HALTED"):
                 m.d.comb += [addr.eq(self.host_addr),
-                             wr.data.eq(self.host_wdata), wr.en.eq(self.host_we)]
+                             sram.wdata.eq(self.host_wdata), sram.we.eq(self.host_we)]
                 with m.If(self.load):
                     m.d.sync += [ctx.eq(self.load_ctx), home.eq(self.load_home),
                                  method.eq(self.load_method), ip.eq(self.load_ip),
@@ -166,8 +165,8 @@ class ExecutionCore(wiring.Component):
             with m.State("DECODE"):
                 # big-endian: an even ip is the word's high byte, and the
                 # extension byte is then its low byte; an odd ip's is in the next word
-                m.d.sync += [bytecode.eq(Mux(ip[0], rd.data[:8], rd.data[8:])),
-                             ext1.eq(rd.data[:8])]
+                m.d.sync += [bytecode.eq(Mux(ip[0], sram.rdata[:8], sram.rdata[8:])),
+                             ext1.eq(sram.rdata[:8])]
                 with m.If(ip[0]):
                     m.d.comb += addr.eq(code_word + 1)
                     m.next = "EXTEND"
@@ -175,11 +174,11 @@ class ExecutionCore(wiring.Component):
                     m.d.comb += addr.eq(sp)
                     m.next = "TOP"
             with m.State("EXTEND"):
-                m.d.sync += ext1.eq(rd.data[8:])
+                m.d.sync += ext1.eq(sram.rdata[8:])
                 m.d.comb += addr.eq(sp)
                 m.next = "TOP"
             with m.State("TOP"):
-                m.d.sync += top.eq(rd.data)
+                m.d.sync += top.eq(sram.rdata)
                 m.next = "EXECUTE"
             with m.State("EXECUTE"):
                 with m.Switch(instr.kind):
@@ -200,15 +199,15 @@ class ExecutionCore(wiring.Component):
                                                        F.smallint(2))):
                                     with m.Case(k):
                                         m.d.comb += value.eq(w)
-                            m.d.comb += [addr.eq(sp + 1), wr.data.eq(value), wr.en.eq(1)]
+                            m.d.comb += [addr.eq(sp + 1), sram.wdata.eq(value), sram.we.eq(1)]
                             retire(sp.eq(sp + 1))
                     with m.Case(Kind.STORE_TEMPORARY):
-                        m.d.comb += [addr.eq(temp_word), wr.data.eq(top), wr.en.eq(1)]
+                        m.d.comb += [addr.eq(temp_word), sram.wdata.eq(top), sram.we.eq(1)]
                         retire(sp.eq(sp - instr.pop))
                     with m.Case(Kind.POP):
                         retire(sp.eq(sp - 1))
                     with m.Case(Kind.DUPLICATE):
-                        m.d.comb += [addr.eq(sp + 1), wr.data.eq(top), wr.en.eq(1)]
+                        m.d.comb += [addr.eq(sp + 1), sram.wdata.eq(top), sram.we.eq(1)]
                         retire(sp.eq(sp + 1))
                     with m.Case(Kind.JUMP):
                         retire(jump=instr.offset)
@@ -234,17 +233,17 @@ class ExecutionCore(wiring.Component):
                     with m.Default():
                         trap(Halt.TRAP_BYTECODE)
             with m.State("PUSH_READ"):
-                pointer = ~rd.data[0] & (rd.data >= 16)
+                pointer = ~sram.rdata[0] & (sram.rdata >= 16)
                 with m.If((instr.kind == Kind.PUSH_LITERAL_CONSTANT) & pointer):
                     # literals that are objects need translating into the
                     # context's block: not in this slice
                     trap(Halt.TRAP_FAR_LITERAL)
                 with m.Else():
-                    m.d.comb += [addr.eq(sp + 1), wr.data.eq(rd.data), wr.en.eq(1)]
+                    m.d.comb += [addr.eq(sp + 1), sram.wdata.eq(sram.rdata), sram.we.eq(1)]
                     retire(sp.eq(sp + 1))
             with m.State("BINARY"):
-                # the receiver (below the top) is on rd.data; the argument is top
-                m.d.comb += [alu.a.eq(rd.data), alu.b.eq(top)]
+                # the receiver (below the top) is on sram.rdata; the argument is top
+                m.d.comb += [alu.a.eq(sram.rdata), alu.b.eq(top)]
                 with m.Switch(instr.special):
                     for index, op in SPECIAL_ALU.items():
                         with m.Case(index):
@@ -252,10 +251,10 @@ class ExecutionCore(wiring.Component):
                 with m.If(alu.fail):
                     trap(Halt.TRAP_PRIMITIVE)
                 with m.Else():
-                    m.d.comb += [addr.eq(sp - 1), wr.data.eq(alu.result), wr.en.eq(1)]
+                    m.d.comb += [addr.eq(sp - 1), sram.wdata.eq(alu.result), sram.we.eq(1)]
                     retire(sp.eq(sp - 1))
             with m.State("RETURN"):
-                with m.If(rd.data == F.NIL):
+                with m.If(sram.rdata == F.NIL):
                     # a base context returns: the machine's answer
                     m.d.sync += self.result.eq(top)
                     m.d.comb += [self.retire.eq(1), self.retire_ip.eq(ip),

@@ -34,10 +34,15 @@ CELLS = {
 }
 
 
-def unit(name):
+def unit(name, target="ecp5"):
+    """The unit ``name`` as built for ``target``: the core's SRAM is SPRAM on
+    the iCE40 and inferred block RAM on the ECP5."""
     import importlib
     module, cls = UNITS[name]
-    return getattr(importlib.import_module(module), cls)()
+    component = getattr(importlib.import_module(module), cls)
+    if name == "core":
+        return component(spram=target == "ice40")
+    return component()
 
 
 def yosys_command():
@@ -83,7 +88,7 @@ def main(argv=None):
     ap.add_argument("--target", choices=("ice40", "ecp5"), default="ice40")
     args = ap.parse_args(argv)
     try:
-        for key, value in synthesize(unit(args.unit), args.target).items():
+        for key, value in synthesize(unit(args.unit, args.target), args.target).items():
             print(f"{key}: {value}")
     except BrokenPipeError:
         pass
