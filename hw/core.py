@@ -122,7 +122,23 @@ class ExecutionCore(wiring.Component):
         ext1 = Signal(8)
         top = Signal(16)                 # the stack top, read before EXECUTE
         instr = dec.instruction
-        m.d.comb += [dec.bytecode.eq(bytecode), dec.ext1.eq(ext1), dec.ext2.eq(0)]
+        # In DECODE the decoder already sees the byte arriving from SRAM, so
+        # that the state machine skips the extension and stack-top reads an
+        # instruction does not need.
+        in_decode = Signal()
+        arriving = Signal(8)
+        m.d.comb += [
+            arriving.eq(Mux(ip[0], sram.rdata[:8], sram.rdata[8:])),
+            dec.bytecode.eq(Mux(in_decode, arriving, bytecode)),
+            dec.ext1.eq(Mux(in_decode, sram.rdata[:8], ext1)),
+            dec.ext2.eq(0),
+        ]
+        needs_top = Signal()
+        m.d.comb += needs_top.eq(
+            (instr.kind == Kind.STORE_TEMPORARY) | (instr.kind == Kind.DUPLICATE) |
+            (instr.kind == Kind.JUMP_IF) | (instr.kind == Kind.SEND_SPECIAL) |
+            (instr.kind == Kind.RETURN))
+        top_needed = Signal()            # registered in DECODE, for EXTEND
 
         code_word = Signal(abits - 1)    # the SRAM word holding byte ip of the method
         m.d.comb += code_word.eq((method >> 1) + F.OBJ_HEADER_WORDS + (ip >> 1))
@@ -165,18 +181,24 @@ class ExecutionCore(wiring.Component):
             with m.State("DECODE"):
                 # big-endian: an even ip is the word's high byte, and the
                 # extension byte is then its low byte; an odd ip's is in the next word
-                m.d.sync += [bytecode.eq(Mux(ip[0], sram.rdata[:8], sram.rdata[8:])),
-                             ext1.eq(sram.rdata[:8])]
-                with m.If(ip[0]):
+                m.d.comb += in_decode.eq(1)
+                m.d.sync += [bytecode.eq(arriving), ext1.eq(sram.rdata[:8]),
+                             top_needed.eq(needs_top)]
+                with m.If(ip[0] & (instr.length > 1)):
                     m.d.comb += addr.eq(code_word + 1)
                     m.next = "EXTEND"
-                with m.Else():
+                with m.Elif(needs_top):
                     m.d.comb += addr.eq(sp)
                     m.next = "TOP"
+                with m.Else():
+                    m.next = "EXECUTE"
             with m.State("EXTEND"):
                 m.d.sync += ext1.eq(sram.rdata[8:])
                 m.d.comb += addr.eq(sp)
-                m.next = "TOP"
+                with m.If(top_needed):
+                    m.next = "TOP"
+                with m.Else():
+                    m.next = "EXECUTE"
             with m.State("TOP"):
                 m.d.sync += top.eq(sram.rdata)
                 m.next = "EXECUTE"
