@@ -201,8 +201,7 @@ def _main(argv=None):
         print(f"blocktalk: machine error: {e}", file=sys.stderr)
         status = EXIT_VM_ERROR
     if args.stats and machine is not None:
-        for line in machine.stats.lines():
-            print(line, file=sys.stderr)
+        _print_stats(args, machine)
         print(f"blocks: {len(machine.store.blocks)}", file=sys.stderr)
         print(f"block_size: {machine.image.block_size}", file=sys.stderr)
     return status
@@ -228,21 +227,21 @@ def _import_st80(args):
     return 0
 
 
-def _trace(args):
+def _run_image(args, option, count, run):
+    """Resume the block image ``args.image`` and call ``run(core, count)``.
+    Answers (machine, exit status); machine is None when there is none (a
+    negative count, a bad image file), and errors are already reported."""
     from blocktalk.sim.traps import SmalltalkError, VMError, Halt
-    if args.count < 0:
-        print("blocktalk: --count must not be negative", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    if count < 0:
+        print(f"blocktalk: {option} must not be negative", file=sys.stderr)
+        return None, EXIT_BAD_INPUT
     machine = _image_machine(args)
     if isinstance(machine, int):
-        return machine
-
-    def emit(b, selector):
-        sys.stdout.write(f"{b} {selector}\n" if selector else f"{b}\n")
+        return None, machine
     status = 0
     try:
         machine.resume()
-        machine.core.run_traced(args.count, emit)
+        run(machine.core, count)
     except Halt:
         pass
     except SmalltalkError as e:
@@ -251,9 +250,23 @@ def _trace(args):
     except (VMError, MemoryError, RecursionError) as e:
         print(f"blocktalk: machine error: {e}", file=sys.stderr)
         status = EXIT_VM_ERROR
+    return machine, status
+
+
+def _print_stats(args, machine):
+    """With ``--stats``: the core's counters on stderr, as ``name: value`` lines."""
     if args.stats:
         for line in machine.stats.lines():
             print(line, file=sys.stderr)
+
+
+def _trace(args):
+    def emit(b, selector):
+        sys.stdout.write(f"{b} {selector}\n" if selector else f"{b}\n")
+    machine, status = _run_image(args, "--count", args.count,
+                                 lambda core, n: core.run_traced(n, emit))
+    if machine is not None:
+        _print_stats(args, machine)
     return status
 
 
@@ -293,32 +306,16 @@ def _eval_in_image(args):
         print(f"blocktalk: machine error: {e}", file=sys.stderr)
         return EXIT_VM_ERROR
     _write_out((text + "\n").encode("latin-1", "replace"))
-    if args.stats:
-        for line in machine.stats.lines():
-            print(line, file=sys.stderr)
+    _print_stats(args, machine)
     return 0
 
 
 def _screenshot(args):
-    from blocktalk.sim.traps import SmalltalkError, VMError, Halt
     from blocktalk.host.screen import display_pixels, write_png
-    if args.bytecodes < 0:
-        print("blocktalk: --bytecodes must not be negative", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    machine = _image_machine(args)
-    if isinstance(machine, int):
-        return machine
-    try:
-        machine.resume()
-        machine.core.run(args.bytecodes)
-    except Halt:
-        pass
-    except SmalltalkError as e:
-        print(f"Error: {e.message}", file=sys.stderr)
-        return EXIT_SMALLTALK_ERROR
-    except (VMError, MemoryError, RecursionError) as e:
-        print(f"blocktalk: machine error: {e}", file=sys.stderr)
-        return EXIT_VM_ERROR
+    machine, status = _run_image(args, "--bytecodes", args.bytecodes,
+                                 lambda core, n: core.run(n))
+    if status:
+        return status
     try:
         width, height, rows = display_pixels(machine)
         write_png(args.output, width, height, rows)
@@ -334,32 +331,17 @@ def _screenshot(args):
 
 def _resume(args):
     import time
-    from blocktalk.sim.traps import SmalltalkError, VMError, Halt
     from blocktalk.sim.processes import image_process_state
-    if args.bytecodes < 0:
-        print("blocktalk: --bytecodes must not be negative", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    machine = _image_machine(args)
-    if isinstance(machine, int):
-        return machine
     errors = {}
 
     def emit(b, selector):
         if selector in ERROR_SELECTORS:
             errors[selector] = errors.get(selector, 0) + 1
-    status = 0
     start = time.perf_counter()
-    try:
-        machine.resume()
-        machine.core.run_traced(args.bytecodes, emit)
-    except Halt:
-        pass
-    except SmalltalkError as e:
-        print(f"Error: {e.message}", file=sys.stderr)
-        status = EXIT_SMALLTALK_ERROR
-    except (VMError, MemoryError, RecursionError) as e:
-        print(f"blocktalk: machine error: {e}", file=sys.stderr)
-        status = EXIT_VM_ERROR
+    machine, status = _run_image(args, "--bytecodes", args.bytecodes,
+                                 lambda core, n: core.run_traced(n, emit))
+    if machine is None:
+        return status
     seconds = time.perf_counter() - start
     stats = machine.stats
     print(f"bytecodes: {stats.bytecodes}")
@@ -372,9 +354,7 @@ def _resume(args):
     missing = stats.unimplemented_primitives
     print("unimplemented_primitives: " + (", ".join(f"{k} ({v} calls)" for k, v in
                                                    sorted(missing.items())) or "none"))
-    if args.stats:
-        for line in stats.lines():
-            print(line, file=sys.stderr)
+    _print_stats(args, machine)
     if errors and status == 0:
         status = EXIT_SMALLTALK_ERROR
     return status
