@@ -22,6 +22,7 @@ allocation has succeeded.  Docs: architecture.md §13.
 
 from blocktalk.memory import format as F
 
+from .gc import pointer_fields
 from .primitives import FAIL, _is_object
 
 #: Formats whose contents can move: methods (their code is cached by place) and
@@ -126,19 +127,11 @@ def redirect_block(core, frame, mapping):
     off = F.FIRST_OBJECT
     while off < alloc:
         a = (base + off) >> 1
-        size = m[a]
-        fmt = m[a + 2] >> F.FMT_SHIFT
-        if fmt == F.FMT_POINTERS or fmt == F.FMT_LARGE:
-            n = size - 3
-        elif fmt in (F.FMT_METHOD, F.FMT_METHOD_ODD):
-            n = 1 + ((m[a + 3] >> 1) & 0x3F)
-        else:
-            n = 0
-        for i in range(a + 3, a + 3 + n):
+        for i in range(a + 3, a + 3 + pointer_fields(m, a)):
             w = m[i]
             if not (w & 1) and 16 <= w < op_start and w in mapping:
                 m[i] = mapping[w]
-        off += size * 2
+        off += m[a] * 2
     mem.dirty[frame] = True
     core.relocate(frame, _Unmoved(mapping))
 

@@ -9,6 +9,18 @@ OutPointer hash table is rebuilt from the survivors.  Docs: architecture.md §8.
 from blocktalk.memory import format as F
 
 
+def pointer_fields(m, a):
+    """How many body words of the object whose header is at SRAM word ``a``
+    are oops: all of a pointer object's or large-object spine's, a method's
+    header and literals, none of a bits object's."""
+    fmt = m[a + 2] >> F.FMT_SHIFT
+    if fmt == F.FMT_POINTERS or fmt == F.FMT_LARGE:
+        return m[a] - F.OBJ_HEADER_WORDS
+    if fmt == F.FMT_METHOD or fmt == F.FMT_METHOD_ODD:
+        return 1 + ((m[a + 3] >> 1) & 0x3F)
+    return 0
+
+
 def collect(core, frame):
     """Collect the block in ``frame``; answers the bytes free afterwards."""
     mem = core.mem
@@ -50,13 +62,7 @@ def collect(core, frame):
             continue
         marked.add(off)
         a = (base + off) >> 1
-        fmt = m[a + 2] >> F.FMT_SHIFT
-        if fmt == F.FMT_POINTERS or fmt == F.FMT_LARGE:
-            n = m[a] - 3
-        elif fmt in (F.FMT_METHOD, F.FMT_METHOD_ODD):
-            n = 1 + ((m[a + 3] >> 1) & 0x3F)
-        else:
-            continue
+        n = pointer_fields(m, a)
         for w in m[a + 3:a + 3 + n]:
             if not (w & 1) and w >= 16:
                 if w >= op_start:
@@ -85,16 +91,9 @@ def collect(core, frame):
             new += size * 2
             live_words += size
         off += size * 2
-    for off, size in order:
+    for off, _ in order:
         a = (base + off) >> 1
-        fmt = m[a + 2] >> F.FMT_SHIFT
-        if fmt == F.FMT_POINTERS or fmt == F.FMT_LARGE:
-            n = size - 3
-        elif fmt in (F.FMT_METHOD, F.FMT_METHOD_ODD):
-            n = 1 + ((m[a + 3] >> 1) & 0x3F)
-        else:
-            n = 0
-        for i in range(a + 3, a + 3 + n):
+        for i in range(a + 3, a + 3 + pointer_fields(m, a)):
             w = m[i]
             if not (w & 1) and 16 <= w < op_start:
                 m[i] = forward[w]
