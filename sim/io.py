@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from blocktalk.memory import format as F
 
-from .primitives import FAIL, _answer, _int, _is_object, positive16_object
+from .primitives import FAIL, _answer, _int, _is_object, positive16_object, positive_value
 
 #: The nominal speed of the machine's clock: 1,000,000 bytecodes per second.
 BYTECODES_PER_MS = 1000
@@ -151,27 +151,13 @@ def prim_milliseconds_clock_into(core, nargs):
     _store_clock(core, clock_ms(core) & 0xFFFFFFFF)
 
 
-def unsigned_value(core, oop, nbytes=4):
-    """A non-negative SmallInteger or LargePositiveInteger of up to ``nbytes``."""
-    if oop & 1:
-        v = F.smallint_value(oop)
-        if v < 0:
-            raise FAIL
-        return v
-    mem = core.mem
-    if not _is_object(oop) or mem.class_index(oop) != F.CLASS_INDEX["LargePositiveInteger"] \
-            or mem.byte_size(oop) > nbytes:
-        raise FAIL
-    return int.from_bytes(mem.bytes_of(oop)[:mem.byte_size(oop)], "little")
-
-
 def prim_signal_at_milliseconds(core, nargs):
     """Blue Book ``primitiveSignalAtTick`` (100): signal the Semaphore when the
     millisecond clock reaches the value (nil cancels).  The clock value is 32
     bits; the machine's clock is compared in full, so the 32-bit value is taken
     to be the next time the clock's low 32 bits reach it."""
     sema = core.top(1)
-    when = unsigned_value(core, core.top(0))
+    when = positive_value(core, core.top(0), 4)
     d = core.devices
     if sema == F.NIL:
         core.host_io.pop("timer", None)

@@ -155,9 +155,9 @@ def _large_has_word_elements(core, obj):
     return F.class_format_kind(F.smallint_value(fmt)) in (F.KIND_POINTERS, F.KIND_WORDS)
 
 
-def positive16_value(core, oop):
-    """Blue Book ``positive16BitValueOf:``: a non-negative SmallInteger, or a
-    LargePositiveInteger of at most two bytes."""
+def positive_value(core, oop, nbytes):
+    """A non-negative SmallInteger, or a LargePositiveInteger of at most
+    ``nbytes`` bytes (least significant first), as a Python int."""
     if oop & 1:
         v = F.smallint_value(oop)
         if v < 0:
@@ -165,10 +165,14 @@ def positive16_value(core, oop):
         return v
     mem = core.mem
     if not _is_object(oop) or mem.class_index(oop) != F.CLASS_INDEX["LargePositiveInteger"] \
-            or mem.byte_size(oop) > 2:
+            or mem.byte_size(oop) > nbytes:
         raise FAIL
-    data = mem.bytes_of(oop)
-    return data[0] | ((data[1] << 8) if len(data) > 1 else 0)
+    return int.from_bytes(mem.bytes_of(oop)[:mem.byte_size(oop)], "little")
+
+
+def positive16_value(core, oop):
+    """Blue Book ``positive16BitValueOf:``."""
+    return positive_value(core, oop, 2)
 
 
 def positive16_object(core, value):
