@@ -22,6 +22,8 @@ from amaranth.lib.wiring import In, Out
 
 from blocktalk.memory import format as F
 
+from .sram import check_sram_size
+
 __all__ = ["Allocator"]
 
 
@@ -50,11 +52,7 @@ class Allocator(wiring.Component):
     """
 
     def __init__(self, sram_size=65536, block_size=F.DEFAULT_BLOCK_SIZE):
-        F.check_block_size(block_size)
-        if not isinstance(sram_size, int) or sram_size < block_size \
-                or sram_size & (sram_size - 1):
-            raise ValueError(f"sram_size must be a power of two of at least one block "
-                             f"({block_size} bytes), not {sram_size!r}")
+        check_sram_size(sram_size, block_size)
         self.sram_size = sram_size
         self.block_size = block_size
         self.addr_bits = sram_size.bit_length() - 1            # byte address bits

@@ -31,7 +31,7 @@ from blocktalk.memory import format as F
 
 from .alu import ALUOp, SmallIntegerALU
 from .decoder import BytecodeDecoder, Kind
-from .sram import SRAM
+from .sram import SRAM, check_sram_size
 
 __all__ = ["ExecutionCore", "Halt"]
 
@@ -64,11 +64,7 @@ class ExecutionCore(wiring.Component):
 
     def __init__(self, sram_size=65536, block_size=F.DEFAULT_BLOCK_SIZE, sram_init=(),
                  spram=False):
-        F.check_block_size(block_size)
-        if not isinstance(sram_size, int) or sram_size < block_size \
-                or sram_size & (sram_size - 1):
-            raise ValueError(f"sram_size must be a power of two of at least one block "
-                             f"({block_size} bytes), not {sram_size!r}")
+        check_sram_size(sram_size, block_size)
         self.sram_size = sram_size
         self.block_size = block_size
         self.sram_init = list(sram_init)

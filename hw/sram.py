@@ -14,10 +14,21 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["SRAM", "SPRAM_WORDS"]
+from blocktalk.memory import format as F
+
+__all__ = ["SRAM", "SPRAM_WORDS", "check_sram_size"]
 
 #: Words of one SB_SPRAM256KA (16K x 16 bits, 32 KB).
 SPRAM_WORDS = 16384
+
+
+def check_sram_size(sram_size, block_size):
+    """A core's SRAM: a power of two of at least one block (of a valid size)."""
+    F.check_block_size(block_size)
+    if not isinstance(sram_size, int) or sram_size < block_size \
+            or sram_size & (sram_size - 1):
+        raise ValueError(f"sram_size must be a power of two of at least one block "
+                         f"({block_size} bytes), not {sram_size!r}")
 
 
 class SRAM(wiring.Component):
