@@ -7,7 +7,7 @@ is the reference of the tests (every bytecode, with extension bytes that
 exercise every field).  Fields an instruction does not use are 0.
 """
 
-from amaranth.hdl import Module, signed
+from amaranth.hdl import Module, Mux, Value, signed
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -41,6 +41,14 @@ class Kind(enum.Enum, shape=5):
 assert [k.name.lower() for k in Kind] == list(KINDS), "Kind must follow sim.decode.KINDS"
 
 
+#: Kinds of the extended push (128) and store (129, 130) bytecodes by the
+#: extension byte's top two bits.
+EXTENDED = [(Kind.PUSH_RECEIVER_VARIABLE, Kind.STORE_RECEIVER_VARIABLE),
+            (Kind.PUSH_TEMPORARY, Kind.STORE_TEMPORARY),
+            (Kind.PUSH_LITERAL_CONSTANT, Kind.UNUSED),
+            (Kind.PUSH_LITERAL_VARIABLE, Kind.STORE_LITERAL_VARIABLE)]
+
+
 class Instruction(data.Struct):
     kind: Kind
     length: 2
@@ -72,7 +80,7 @@ class BytecodeDecoder(wiring.Component):
         m.d.comb += out.length.eq(1)
 
         def kind(k):
-            return out.kind.eq(Kind[k.upper()])
+            return out.kind.eq(k if isinstance(k, Value) else Kind[k.upper()])
 
         with m.Switch(b):
             with m.Case("0000----"):
@@ -94,27 +102,14 @@ class BytecodeDecoder(wiring.Component):
             with m.Case(124, 125):
                 m.d.comb += [kind("return"), out.top.eq(1), out.from_block.eq(b[0])]
             with m.Case(128, 129, 130):
+                # extended push (128) and store (129, 130): the variable's kind
+                # in the extension byte's top two bits, as in sim/decode.py
                 m.d.comb += [out.length.eq(2), out.index.eq(e1[:6]), out.pop.eq(b == 130)]
                 with m.Switch(e1[6:]):
-                    with m.Case(0):
-                        m.d.comb += kind("store_receiver_variable")
-                    with m.Case(1):
-                        m.d.comb += kind("store_temporary")
-                    with m.Case(2):
-                        m.d.comb += kind("unused")
-                    with m.Case(3):
-                        m.d.comb += kind("store_literal_variable")
-                with m.If(b == 128):
-                    with m.Switch(e1[6:]):
-                        with m.Case(0):
-                            m.d.comb += kind("push_receiver_variable")
-                        with m.Case(1):
-                            m.d.comb += kind("push_temporary")
-                        with m.Case(2):
-                            m.d.comb += kind("push_literal_constant")
-                        with m.Case(3):
-                            m.d.comb += kind("push_literal_variable")
-                with m.Elif(e1[6:] == 2):
+                    for i, (push, store) in enumerate(EXTENDED):
+                        with m.Case(i):
+                            m.d.comb += kind(Mux(b == 128, push, store))
+                with m.If((b != 128) & (e1[6:] == 2)):
                     # the Blue Book's illegal store into a literal constant
                     m.d.comb += [out.index.eq(0), out.pop.eq(0)]
             with m.Case(131, 133):
