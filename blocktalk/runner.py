@@ -12,6 +12,7 @@ from blocktalk.host.store import BlockStore
 from blocktalk.sim.core import Core
 from blocktalk.sim.firmware import FirmwareEngine
 from blocktalk.sim.inspect import Inspector
+from blocktalk.sim.memory import sram_words
 from blocktalk.sim.traps import Trap, Halt
 
 ENGINES = ("vm",)
@@ -134,7 +135,7 @@ class Machine:
             a = (method >> 1) + 3
             header = spec.header - 0x8000 if spec.header > F.SMALLINT_MAX else spec.header
             m[a] = F.smallint(header)
-            m[a + 1:a + 1 + nlits] = words
+            m[a + 1:a + 1 + nlits] = sram_words(words)
             padded = code + b"\0" * (len(code) & 1)
             for i in range(0, len(padded), 2):
                 m[a + 1 + nlits + i // 2] = (padded[i] << 8) | padded[i + 1]

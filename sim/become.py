@@ -21,6 +21,7 @@ allocation has succeeded.  Docs: architecture.md §13.
 """
 
 from blocktalk.memory import format as F
+from .memory import sram_words
 
 from .gc import pointer_fields
 from .primitives import FAIL, _is_object
@@ -76,8 +77,8 @@ def _swap_contents(core, a, b):
     xa, xb = m[wa + 2], m[wb + 2]
     m[wa + 2] = (xa & ~fmt_bits & 0xFFFF) | (xb & fmt_bits)
     m[wb + 2] = (xb & ~fmt_bits & 0xFFFF) | (xa & fmt_bits)
-    m[wa + 3:wa + 3 + len(into_a)] = into_a
-    m[wb + 3:wb + 3 + len(into_b)] = into_b
+    m[wa + 3:wa + 3 + len(into_a)] = sram_words(into_a)
+    m[wb + 3:wb + 3 + len(into_b)] = sram_words(into_b)
     mem.dirty[a >> mem.log2] = mem.dirty[b >> mem.log2] = True
     _forget(mem, (a, b))
 
@@ -112,7 +113,7 @@ def _place(mem, frame, place, contents_of, body):
     if obj is None:
         return None
     m[(obj >> 1) + 2] |= m[(place >> 1) + 2] & F.EXPORTED_BIT
-    m[(obj >> 1) + 3:(obj >> 1) + 3 + len(body)] = body
+    m[(obj >> 1) + 3:(obj >> 1) + 3 + len(body)] = sram_words(body)
     return obj
 
 

@@ -15,6 +15,7 @@ bytecode completes, so an aborted bytecode leaves them untouched.
 from blocktalk.memory import format as F
 
 from .memory import CoreMemory
+from .memory import sram_words
 from .methods import decode_method, FLAG_RETURN_SELF, FLAG_RETURN_FIELD
 from .primitive_table import PRIMITIVES
 from .primitives import PrimitiveFailed
@@ -165,7 +166,7 @@ class Core:
             obj, shape = replay.pop(0)
             if shape == (class_index, fmt, body_words):
                 m = self.mem.mem
-                m[(obj >> 1) + 3:(obj >> 1) + 3 + body_words] = [fill] * body_words
+                m[(obj >> 1) + 3:(obj >> 1) + 3 + body_words] = sram_words([fill] * body_words)
                 self.allocs.append((obj, shape))
                 return obj
             replay.clear()
@@ -191,7 +192,7 @@ class Core:
             m = mem.mem
             m[a + 1] = METHOD_CONTEXT | (m[a + 1] & ~F.CLASS_INDEX_MASK & 0xFFFF)
             m[a + 2] = (F.FMT_POINTERS << F.FMT_SHIFT) | (m[a + 2] & F.HASH_MASK)
-            m[a + 3:a + words] = [NIL] * (words - 3)
+            m[a + 3:a + words] = sram_words([NIL] * (words - 3))
             return ctx
         ctx = mem.allocate(frame, METHOD_CONTEXT, F.FMT_POINTERS, words - 3, NIL,
                            self.next_hash(), reserve=mem.reserve)
@@ -323,7 +324,7 @@ class Core:
         m[a + 3 + F.CTX_METHOD] = method_w
         m[a + 3 + F.CTX_RECEIVER] = words[0]
         base = a + CTX_WORD_OFFSET + 1
-        m[base:base + nargs] = words[1:]
+        m[base:base + nargs] = sram_words(words[1:])
         self.ctx = self.home = new
         self.method = method
         self.rcvr = mem.decode(rcvr_w, cbase)

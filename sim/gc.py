@@ -7,6 +7,7 @@ OutPointer hash table is rebuilt from the survivors.  Docs: architecture.md §8.
 """
 
 from blocktalk.memory import format as F
+from .memory import sram_words
 
 
 def pointer_fields(m, a):
@@ -136,7 +137,7 @@ def collect(core, frame):
     if table:
         ta = (base + table) >> 1
         slots = m[ta] - 3
-        m[ta + 3:ta + 3 + slots] = [F.NIL] * slots
+        m[ta + 3:ta + 3 + slots] = sram_words([F.NIL] * slots)
         for op in live_ops:
             blk = F.smallint_value(m[(base + op) >> 1])
             idx = F.smallint_value(m[((base + op) >> 1) + 1])

@@ -10,9 +10,26 @@ of docs/architecture.md section 7) unless a translation cache already holds it.
 """
 
 import struct
+import sys
+from array import array
 
 from blocktalk.memory import format as F
 from .traps import Trap, VMError
+
+
+def sram_words(values):
+    """SRAM words as an ``array('H')``: the SRAM is one contiguous buffer of
+    16-bit words, so that an RTL core simulated in C++ (``hw/engine.py``) can
+    read and write the very words the software core sees."""
+    return array("H", values)
+
+
+def words_from_bytes(data):
+    """Big-endian block bytes (the host's format) as SRAM words."""
+    words = array("H", data)
+    if sys.byteorder == "little":
+        words.byteswap()
+    return words
 
 
 class CoreMemory:
@@ -35,7 +52,7 @@ class CoreMemory:
         self.log2 = block_size.bit_length() - 1
         self.mask = block_size - 1
         self.nframes = sram_size // block_size
-        self.mem = [0] * (sram_size // 2)
+        self.mem = sram_words(bytes(sram_size))
         #: frame -> block number resident there (None = empty frame)
         self.frame_block = [None] * self.nframes
         #: block number -> frame
@@ -201,7 +218,7 @@ class CoreMemory:
         frame = self._free_frame(busy)
         data = self.host.read(number)
         base = frame << self.log2
-        self.mem[base >> 1:(base + self.bs) >> 1] = struct.unpack(f">{self.bs // 2}H", data)
+        self.mem[base >> 1:(base + self.bs) >> 1] = words_from_bytes(data)
         self._install(frame, number)
         self.stats.block_loads += 1
         for index, from_block in self.host.take_back_reference_drops(number):
@@ -368,7 +385,7 @@ class CoreMemory:
         mem[a] = words
         mem[a + 1] = F.class_word(class_index, hash_)
         mem[a + 2] = (fmt << F.FMT_SHIFT) | (hash_ & F.HASH_MASK)
-        mem[a + 3:a + words] = [fill] * body_words
+        mem[a + 3:a + words] = sram_words([fill] * body_words)
         self.dirty[obj >> self.log2] = True
 
     def _allocate_from_free_list(self, frame, words):

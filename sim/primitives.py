@@ -8,6 +8,7 @@ The table is documented in docs/architecture.md section 9.
 """
 
 from blocktalk.memory import format as F
+from .memory import sram_words
 from .traps import Trap, SmalltalkError
 
 NIL, FALSE, TRUE = F.NIL, F.FALSE, F.TRUE
@@ -364,7 +365,7 @@ def _new_large(core, cidx, kind, n):
         core.pin_registers()
     m = mem.mem
     m[(spine >> 1) + 3] = ((n << 1) | 1) & 0xFFFF   # unsigned 15-bit count
-    m[(spine >> 1) + 4:(spine >> 1) + 4 + nchunks] = words
+    m[(spine >> 1) + 4:(spine >> 1) + 4 + nchunks] = sram_words(words)
     core.pending_large = None
     core.pin_registers()
     return spine
@@ -488,7 +489,7 @@ def _activate_block(core, block, arg_words, arg_base, pop):
     n = len(words)
     m[a + F.CTX_STACKP] = F.smallint(n)
     base = (block >> 1) + CTX_WORD_OFFSET + 1
-    m[base:base + n] = words
+    m[base:base + n] = sram_words(words)
     mem.dirty[block >> mem.log2] = True
     core.ctx, core.home, core.method, core.rcvr, core.info = block, home, method, rcvr, info
     core.ip = start - 1
@@ -536,7 +537,7 @@ def prim_perform_with_arguments(core, nargs):
     words = [mem.encode(mem.decode(w, array & ~mem.mask), cbase)
              for w in mem.mem[(array >> 1) + 3:(array >> 1) + 3 + n]]
     core.sp -= 2
-    mem.mem[core.sp + 1:core.sp + 1 + n] = words
+    mem.mem[core.sp + 1:core.sp + 1 + n] = sram_words(words)
     core.sp += n
     core.send_to_class(selector, n, rcvr, cidx)
 

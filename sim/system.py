@@ -8,6 +8,7 @@ host's image store: they fail.
 """
 
 from blocktalk.memory import format as F
+from .memory import sram_words
 
 from .primitives import FAIL, _answer, _int, _is_object, positive16_value
 from .traps import Halt, SmalltalkError
@@ -48,7 +49,7 @@ def prim_new_method(core, nargs):
     m = core.mem.mem
     a = (method >> 1) + 3
     m[a] = header
-    m[a + 1:a + 1 + nlits] = [F.NIL] * nlits
+    m[a + 1:a + 1 + nlits] = sram_words([F.NIL] * nlits)
     _answer(core, 2, method)
 
 

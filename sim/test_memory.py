@@ -170,7 +170,7 @@ def test_bump_allocation():
     b = mem.allocate(f, 6, F.FMT_BYTES, 2, 0, 0x7FF)
     assert a == base + alloc and b == a + 2 * (3 + 3)
     assert mem.header(f, F.BH_ALLOC) == alloc + 12 + 10
-    assert mem.mem[a >> 1:(a >> 1) + 6] == [6, ARRAY, 0x123, F.NIL, F.NIL, F.NIL]
+    assert list(mem.mem[a >> 1:(a >> 1) + 6]) == [6, ARRAY, 0x123, F.NIL, F.NIL, F.NIL]
     assert mem.fmt(b) == F.FMT_BYTES and mem.hash_of(b) == 0x7FF
     assert mem.class_index(b) == 6 and mem.byte_size(b) == 4
     assert mem.dirty[f]
@@ -255,7 +255,7 @@ def test_outpointer_creation_at_the_top_of_the_block():
     assert op1 == base + BS - 4 and op2 == base + BS - 8
     assert mem.header(f, F.BH_OP_START) == BS - 8
     assert mem.free_bytes(f) == free - 8
-    assert mem.mem[op1 >> 1:(op1 >> 1) + 2] == [F.smallint(7), F.smallint(3)]
+    assert list(mem.mem[op1 >> 1:(op1 >> 1) + 2]) == [F.smallint(7), F.smallint(3)]
     assert mem.is_outpointer(op1) and mem.is_outpointer(op2)
     assert not mem.is_outpointer(op2 - 2)
 
@@ -282,7 +282,7 @@ def test_freed_outpointer_entry_is_reused():
     op3 = mem.new_outpointer(f, 9, 5)
     assert op3 == op1 and mem.header(f, F.BH_OP_FREE) == 0
     assert mem.header(f, F.BH_OP_START) == op2 - base           # no new entry carved
-    assert mem.mem[op3 >> 1:(op3 >> 1) + 2] == [F.smallint(9), F.smallint(5)]
+    assert list(mem.mem[op3 >> 1:(op3 >> 1) + 2]) == [F.smallint(9), F.smallint(5)]
 
 
 def test_no_room_for_an_outpointer():

@@ -8,6 +8,7 @@ runner's trap loop, so reads and allocations may trap and be replayed.
 """
 
 from blocktalk.memory import format as F
+from blocktalk.sim.memory import sram_words
 
 
 class LiteralMaker:
@@ -62,7 +63,7 @@ class LiteralMaker:
         if isinstance(v, float):
             from blocktalk.sim.floats import single_words
             f = core.instantiate(F.CLASS_INDEX["Float"], F.FMT_WORDS, 2, fill=0)
-            mem.mem[(f >> 1) + 3:(f >> 1) + 5] = list(single_words(v))
+            mem.mem[(f >> 1) + 3:(f >> 1) + 5] = sram_words(single_words(v))
             return f
         if isinstance(v, Symbol):
             return self.symbol(v.name)
@@ -74,7 +75,7 @@ class LiteralMaker:
             items = [self.value(x) for x in v]
             a = core.instantiate(F.CLASS_INDEX["Array"], F.FMT_POINTERS, len(items))
             words = [mem.encode(x, a & ~mem.mask) for x in items]
-            mem.mem[(a >> 1) + 3:(a >> 1) + 3 + len(words)] = words
+            mem.mem[(a >> 1) + 3:(a >> 1) + 3 + len(words)] = sram_words(words)
             return a
         if isinstance(v, Binding):
             return self.global_association(v.name)
