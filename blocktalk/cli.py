@@ -36,8 +36,10 @@ def _sram_size(text):
 
 
 def _add_machine_options(p):
-    p.add_argument("--engine", choices=("vm",), default="vm",
-                   help="execution engine: vm = the software core (default)")
+    p.add_argument("--engine", choices=("vm", "rtl"), default="vm",
+                   help="execution engine: vm = the software core (default); rtl = the "
+                   "Amaranth core simulated by Verilator, the software core handling "
+                   "what it traps on")
     p.add_argument("--block-size", type=_block_size, default=F.DEFAULT_BLOCK_SIZE,
                    metavar="BYTES", help="block size, a power of two from 4096 to 65536 "
                    f"(default {F.DEFAULT_BLOCK_SIZE})")
@@ -177,7 +179,7 @@ def _main(argv=None):
     machine = None
     try:
         machine = Machine(sources, block_size=args.block_size, sram_size=args.sram_size,
-                          out=_write_out)
+                          out=_write_out, engine=args.engine)
         if args.command == "eval":
             value = machine.run_doits()
             text = machine.print_string(value)

@@ -18,6 +18,28 @@ from blocktalk.sim.traps import Trap, Halt
 ENGINES = ("vm",)
 
 
+ENGINES = ("vm", "rtl")
+
+
+def make_core(engine, store, block_size, sram_size, out):
+    """A core of ``engine``: ``vm``, the software core; ``rtl``, the RTL core
+    simulated by Verilator with the software core behind its traps
+    (hw/engine.py).  Bad choices raise ValueError with the reason."""
+    if engine == "vm":
+        return Core(store, block_size, sram_size, out=out)
+    if engine != "rtl":
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    try:
+        from blocktalk.hw.engine import RTLCore, rtl_supported
+    except ImportError as e:
+        raise ValueError(f"--engine rtl needs the HDL tools (pip install -e '.[hdl]'): "
+                         f"{e}") from None
+    why = rtl_supported(sram_size, block_size)
+    if why:
+        raise ValueError(why)
+    return RTLCore(store, block_size, sram_size, out=out)
+
+
 class Machine:
     """One software core with its host.
 
@@ -26,10 +48,10 @@ class Machine:
     """
 
     def __init__(self, files=(), block_size=F.DEFAULT_BLOCK_SIZE, sram_size=None, out=None,
-                 image=None):
+                 image=None, engine="vm"):
         self.image = image or build_image(list(files), block_size=block_size)
         self.store = BlockStore(self.image)
-        self.core = Core(self.store, self.image.block_size, sram_size, out=out)
+        self.core = make_core(engine, self.store, self.image.block_size, sram_size, out)
         mem = self.core.mem
         frame = mem.load_block(0)
         assert frame == 0

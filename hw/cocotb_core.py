@@ -22,7 +22,7 @@ async def run_job(dut):
     job = json.loads(open(os.environ["BT_JOB"]).read())
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.rst.value = 1
-    for name in ("host_we", "load", "run"):
+    for name in ("host_we", "load", "run", "stop", "op_we"):
         getattr(dut, name).value = 0
     await RisingEdge(dut.clk)
     dut.rst.value = 0
@@ -38,6 +38,13 @@ async def run_job(dut):
     dut.load_method.value = regs["method"]
     dut.load_ip.value = regs["ip"]
     dut.load_sp.value = regs["sp"]
+    dut.load_rcvr.value = regs["rcvr"]
+    dut.op_we.value = 1
+    for frame, start in enumerate(regs["op_start"]):
+        dut.op_frame.value = frame
+        dut.op_start.value = start
+        await RisingEdge(dut.clk)
+    dut.op_we.value = 0
     dut.load.value = 1
     await RisingEdge(dut.clk)
     dut.load.value = 0

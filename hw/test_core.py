@@ -28,7 +28,9 @@ def start(code, literals=(), temps=2):
     run = RawRun()
     run.start(code, literals, temps=temps)
     core = run.core
-    regs = dict(ctx=core.ctx, home=core.home, method=core.method, ip=core.ip, sp=core.sp)
+    regs = dict(ctx=core.ctx, home=core.home, method=core.method, rcvr=core.rcvr, ip=core.ip,
+                sp=core.sp, op_start=[a - (f << core.mem.log2) if core.mem.frame_block[f] is not None
+                          else 65536 for f, a in enumerate(core.mem.op_abs)])
     return run, regs, list(core.mem.mem)
 
 
@@ -52,6 +54,13 @@ def rtl_run(regs, sram, max_cycles=100000):
         ctx.set(dut.load_method, regs["method"])
         ctx.set(dut.load_ip, regs["ip"])
         ctx.set(dut.load_sp, regs["sp"])
+        ctx.set(dut.load_rcvr, regs["rcvr"])
+        for frame, start in enumerate(regs["op_start"]):
+            ctx.set(dut.op_frame, frame)
+            ctx.set(dut.op_start, start)
+            ctx.set(dut.op_we, 1)
+            await ctx.tick()
+        ctx.set(dut.op_we, 0)
         ctx.set(dut.load, 1)
         await ctx.tick()
         ctx.set(dut.load, 0)
@@ -92,7 +101,7 @@ def test_a_loop_runs_as_in_the_software_core():
     ([118, 32, 176, 124], [16383], Halt.TRAP_PRIMITIVE, 2),     # ... 1 + 16383 overflows
     ([115, 153, 117, 124], [], Halt.TRAP_NOT_BOOLEAN, 1),       # nil ifFalse:
     ([117, 208, 124], [], Halt.TRAP_BYTECODE, 1),               # a literal send
-    ([112, 124], [], Halt.TRAP_BYTECODE, 0),                    # push self
+    ([137, 124], [], Halt.TRAP_BYTECODE, 0),                    # thisContext
 ])
 def test_traps_are_precise(code, literals, reason, at):
     """The core stops before the bytecode it cannot do, with ip and sp as the

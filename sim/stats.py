@@ -26,6 +26,12 @@ class Stats:
     #: primitive index -> calls of a primitive the core does not implement (the
     #: method's Smalltalk fallback ran)
     unimplemented_primitives: dict = field(default_factory=dict)
+    #: counters of the execution engine when it is not the software core alone
+    #: (``--engine rtl``: hw/engine.py), in the order they were first counted
+    engine: dict = field(default_factory=dict)
+
+    def count(self, name, n=1):
+        self.engine[name] = self.engine.get(name, 0) + n
 
     def trap(self, kind):
         self.traps[kind] = self.traps.get(kind, 0) + 1
@@ -33,7 +39,7 @@ class Stats:
     def lines(self):
         out = []
         for f in fields(self):
-            if f.name in ("traps", "unimplemented_primitives"):
+            if f.name in ("traps", "unimplemented_primitives", "engine"):
                 continue
             out.append(f"{f.name}: {getattr(self, f.name)}")
         total = sum(self.traps.values())
@@ -45,6 +51,8 @@ class Stats:
         far_k = 1000.0 * far / self.bytecodes if self.bytecodes else 0.0
         out.append(f"traps_per_1000_bytecodes: {per_k:.3f}")
         out.append(f"far_traps_per_1000_bytecodes: {far_k:.3f}")
+        for name, value in self.engine.items():
+            out.append(f"{name}: {value}")
         for index in sorted(self.unimplemented_primitives):
             out.append(f"unimplemented_primitive_{index}: {self.unimplemented_primitives[index]}")
         return out

