@@ -283,7 +283,12 @@ def _image_machine(args):
     except ImageError as e:
         print(f"blocktalk: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return Machine(image=image, sram_size=args.sram_size, out=_write_out)
+    try:
+        return Machine(image=image, sram_size=args.sram_size, out=_write_out,
+                       engine=getattr(args, "engine", "vm"))
+    except ValueError as e:
+        print(f"blocktalk: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def _eval_in_image(args):

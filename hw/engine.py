@@ -15,17 +15,24 @@ must be identical (``tests/test_rtl_engine.py``).
 
 Statistics (``--stats``): ``rtl_bytecodes`` retired by the RTL core,
 ``rtl_cycles`` it took for them, ``fallback_bytecodes`` executed by the
-software core, and ``rtl_stop_<reason>`` per reason the RTL core stopped.
+software core (``fallback_<kind>`` by instruction kind, ``sim/decode.py``),
+and ``rtl_stop_<reason>`` per reason the RTL core stopped (a bytecode whose
+software execution traps into the firmware stops the RTL core again when it
+is retried).
 """
 
 from blocktalk.memory import format as F
 from blocktalk.sim.core import Core
+from blocktalk.sim.decode import decode
 from blocktalk.sim.traps import Halt as SimHalt
 
 from .core import Halt
 from .verilated import VerilatedCore, build_model
 
 __all__ = ["RTLCore"]
+
+#: bytecode -> its counter of bytecodes the software core executed
+FALLBACK_COUNTER = ["fallback_" + decode(b, 0, 0).kind for b in range(256)]
 
 
 class RTLCore(Core):
@@ -53,7 +60,6 @@ class RTLCore(Core):
         ``limit`` bytecodes have run (:class:`~blocktalk.sim.traps.Halt` with
         no value), the program ends, or a bytecode traps into the firmware."""
         stats = self.stats
-        mem = self.mem
         count = 0
         try:
             while True:
@@ -72,9 +78,11 @@ class RTLCore(Core):
                 if reason == Halt.STOPPED:
                     continue
                 stats.count("rtl_stop_" + reason.name.lower())
+                b = self.info.code[self.ip]
                 self.step()
                 count += 1
                 stats.count("fallback_bytecodes")
+                stats.count(FALLBACK_COUNTER[b])
         finally:
             stats.bytecodes += count
 

@@ -23,6 +23,10 @@ struct Harness {
     uint32_t words;
     uint32_t nframes;
     uint32_t op_start[64];   // what the core's OutPointer table holds
+    // cycles per retired bytecode, by bytecode (from the retire port); entry
+    // 256 counts the cycles of attempts that stopped on a trap
+    uint64_t hist_count[257];
+    uint64_t hist_cycles[257];
 };
 
 // One clock: combinational outputs settle, the edge, then the SRAM acts on
@@ -114,6 +118,7 @@ int bt_run(void* p, uint32_t* regs, const uint32_t* op_start, uint64_t max_retir
     t->stop = max_retire == 0;
     uint64_t retired = 0;
     uint64_t cycles = 0;
+    uint64_t since = 0;      // cycles since the last retirement (or the start)
     int reason = -1;
     while (cycles < max_cycles) {
         t->clk = 0;
@@ -122,10 +127,18 @@ int bt_run(void* p, uint32_t* regs, const uint32_t* op_start, uint64_t max_retir
             reason = t->reason;
             break;
         }
-        if (t->retire && ++retired >= max_retire) t->stop = 1;
+        since++;
+        if (t->retire) {
+            h->hist_count[t->retire_bytecode]++;
+            h->hist_cycles[t->retire_bytecode] += since;
+            since = 0;
+            if (++retired >= max_retire) t->stop = 1;
+        }
         tick(h);
         cycles++;
     }
+    h->hist_count[256]++;
+    h->hist_cycles[256] += since;
     t->stop = 0;
     regs[R_CTX] = t->ctx;
     regs[R_HOME] = t->home;
@@ -138,6 +151,15 @@ int bt_run(void* p, uint32_t* regs, const uint32_t* op_start, uint64_t max_retir
     out[2] = t->dirty;
     out[3] = t->result;
     return reason;
+}
+
+// Copy the cycle histogram (257 counts, 257 cycle sums) and clear it.
+void bt_histogram(void* p, uint64_t* counts, uint64_t* cycles) {
+    Harness* h = static_cast<Harness*>(p);
+    std::memcpy(counts, h->hist_count, sizeof h->hist_count);
+    std::memcpy(cycles, h->hist_cycles, sizeof h->hist_cycles);
+    std::memset(h->hist_count, 0, sizeof h->hist_count);
+    std::memset(h->hist_cycles, 0, sizeof h->hist_cycles);
 }
 
 }  // extern "C"

@@ -94,6 +94,8 @@ class VerilatedCore:
                                ctypes.POINTER(ctypes.c_uint32), ctypes.c_uint64,
                                ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)]
         lib.bt_free.argtypes = [ctypes.c_void_p]
+        lib.bt_histogram.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64),
+                                     ctypes.POINTER(ctypes.c_uint64)]
         # The model keeps the buffer's address: the buffer must not move, which
         # ``run`` checks (an exported view would forbid even the empty slice
         # assignments the software core makes).
@@ -122,6 +124,19 @@ class VerilatedCore:
             raise RuntimeError(f"the RTL core ran {max_cycles} cycles without halting")
         out = self.out
         return Halt(reason), regs[:], out[0], out[1], out[2], out[3]
+
+    def take_histogram(self):
+        """Cycles per retired bytecode since the last call, from the retire port:
+        ``{bytecode: (retired, cycles)}``, with key ``"trap"`` for the cycles of
+        attempts that stopped before their bytecode.  Each bytecode's cycles
+        run from the cycle after the previous retirement (or the start) to its
+        own, so they add up to the core's cycles."""
+        counts = (ctypes.c_uint64 * 257)()
+        cycles = (ctypes.c_uint64 * 257)()
+        self.lib.bt_histogram(self._handle, counts, cycles)
+        out = {b: (counts[b], cycles[b]) for b in range(256) if counts[b]}
+        out["trap"] = (counts[256], cycles[256])
+        return out
 
     def close(self):
         if self._handle:

