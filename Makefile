@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BT     := $(VENV)/bin/blocktalk
 
-.PHONY: test test-slow run bench bench-st80 soak-st80 synth clean
+.PHONY: test test-slow run bench bench-rtl bench-st80 soak-st80 synth clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ run: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run
+
+# The RTL core (Verilator) on the kernel benchmarks: its share of the
+# bytecodes, cycles per bytecode class, simulated cycles/s (about 30 s).
+bench-rtl: $(VENV)/.installed
+	$(PY) -m bench.rtl
 
 # The v2 image: placement figures and speed per block size (about 10 minutes).
 bench-st80: $(VENV)/.installed
