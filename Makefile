@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BT     := $(VENV)/bin/blocktalk
 
-.PHONY: test test-slow run bench bench-rtl bench-st80 soak-st80 synth clean
+.PHONY: test test-slow cosim run bench bench-rtl bench-st80 soak-st80 synth clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ test: $(VENV)/.installed
 
 test-slow: $(VENV)/.installed
 	$(PY) -m pytest -q -n 2 -m slow
+
+# Every example program on the RTL core, each bytecode it retires checked
+# against the software core in lockstep (about 5 minutes).
+cosim: $(VENV)/.installed
+	$(PY) -m pytest -q -m slow tests/test_cosim.py
 
 run: $(VENV)/.installed
 	$(BT) run --stats examples/main.st

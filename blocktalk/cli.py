@@ -36,10 +36,11 @@ def _sram_size(text):
 
 
 def _add_machine_options(p):
-    p.add_argument("--engine", choices=("vm", "rtl"), default="vm",
+    p.add_argument("--engine", choices=("vm", "rtl", "cosim"), default="vm",
                    help="execution engine: vm = the software core (default); rtl = the "
                    "Amaranth core simulated by Verilator, the software core handling "
-                   "what it traps on")
+                   "what it traps on; cosim = rtl with every bytecode checked against "
+                   "the software core in lockstep")
     p.add_argument("--block-size", type=_block_size, default=F.DEFAULT_BLOCK_SIZE,
                    metavar="BYTES", help="block size, a power of two from 4096 to 65536 "
                    f"(default {F.DEFAULT_BLOCK_SIZE})")

@@ -18,16 +18,18 @@ from blocktalk.sim.traps import Trap, Halt
 ENGINES = ("vm",)
 
 
-ENGINES = ("vm", "rtl")
+ENGINES = ("vm", "rtl", "cosim")
 
 
 def make_core(engine, store, block_size, sram_size, out):
     """A core of ``engine``: ``vm``, the software core; ``rtl``, the RTL core
     simulated by Verilator with the software core behind its traps
-    (hw/engine.py).  Bad choices raise ValueError with the reason."""
+    (hw/engine.py); ``cosim``, ``rtl`` with every bytecode the RTL core
+    retires checked against the software core (lockstep).  Bad choices raise
+    ValueError with the reason."""
     if engine == "vm":
         return Core(store, block_size, sram_size, out=out)
-    if engine != "rtl":
+    if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     try:
         from blocktalk.hw.engine import RTLCore, rtl_supported
@@ -37,7 +39,7 @@ def make_core(engine, store, block_size, sram_size, out):
     why = rtl_supported(sram_size, block_size)
     if why:
         raise ValueError(why)
-    return RTLCore(store, block_size, sram_size, out=out)
+    return RTLCore(store, block_size, sram_size, out=out, lockstep=engine == "cosim")
 
 
 class Machine:

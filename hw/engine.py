@@ -24,30 +24,43 @@ is retried).
 from blocktalk.memory import format as F
 from blocktalk.sim.core import Core
 from blocktalk.sim.decode import decode
-from blocktalk.sim.traps import Halt as SimHalt
+from blocktalk.sim.memory import sram_words
+from blocktalk.sim.traps import Halt as SimHalt, Trap, VMError
 
 from .core import Halt
 from .verilated import VerilatedCore, build_model
 
-__all__ = ["RTLCore"]
+__all__ = ["RTLCore", "LockstepMismatch"]
 
 #: bytecode -> its counter of bytecodes the software core executed
 FALLBACK_COUNTER = ["fallback_" + decode(b, 0, 0).kind for b in range(256)]
 
 
+class LockstepMismatch(VMError):
+    """The RTL core and the software core disagreed on a bytecode."""
+
+
 class RTLCore(Core):
     """A core whose bytecodes the RTL core executes where it can.
 
-    Same parameters as :class:`blocktalk.sim.core.Core`.
+    Same parameters as :class:`blocktalk.sim.core.Core`, and
+
+    :param lockstep: co-simulate: the RTL core runs one bytecode at a time,
+        and each one it retires is executed again by the software core from
+        the same state; registers and every SRAM word must agree, or
+        :class:`LockstepMismatch` says where they differ (``--engine cosim``).
     """
 
-    def __init__(self, store, block_size, sram_size=None, out=None):
+    def __init__(self, store, block_size, sram_size=None, out=None, lockstep=False):
         super().__init__(store, block_size, sram_size, out)
+        self.lockstep = lockstep
         mem = self.mem
         self.rtl = VerilatedCore(build_model(mem.nframes * mem.bs, mem.bs), mem.mem,
                                  mem.nframes)
         for name in ("rtl_bytecodes", "rtl_cycles", "fallback_bytecodes"):
             self.stats.count(name, 0)
+        if lockstep:
+            self.stats.count("lockstep_checked", 0)
 
     def _op_starts(self):
         """Each frame's OutPointer region start, as the core's table holds it."""
@@ -66,9 +79,14 @@ class RTLCore(Core):
                 budget = 1 << 62 if limit is None else limit - stats.bytecodes - count
                 if budget <= 0:
                     raise SimHalt(None)
+                if self.lockstep:
+                    budget = 1
+                    before = sram_words(self.mem.mem)
                 reason, regs, retired, cycles, dirty, _ = self.rtl.run(
                     (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp),
                     self._op_starts(), budget)
+                if self.lockstep and reason == Halt.STOPPED and retired:
+                    self._check_against_software(before, regs)
                 if reason == Halt.RETURNED:
                     retired -= 1          # the software core performs the final return
                 count += retired
@@ -85,6 +103,40 @@ class RTLCore(Core):
                 stats.count(FALLBACK_COUNTER[b])
         finally:
             stats.bytecodes += count
+
+    def _check_against_software(self, before, regs):
+        """Execute the bytecode the RTL core just retired again on the software
+        core, from the state before it, and compare.  A bytecode the software
+        core traps on (say ``==`` on a far reference, which it resolves while
+        the RTL core compares words) is left as the RTL core did it."""
+        m = self.mem.mem
+        rtl_mem = sram_words(m)
+        m[:] = before
+        start = (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp)
+        b = self.info.code[self.ip]
+        try:
+            self.step()
+        except Trap:
+            m[:] = rtl_mem
+            self.stats.count("lockstep_software_trapped")
+            return
+        soft = (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp)
+        if soft != tuple(regs) or m != rtl_mem:
+            names = ("ctx", "home", "method", "rcvr", "ip", "sp")
+            problems = [f"{n} RTL {r:#x} software {s:#x}"
+                        for n, r, s in zip(names, regs, soft) if r != s]
+            words = [i for i in range(len(m)) if m[i] != rtl_mem[i]]
+            problems += [f"SRAM word {i * 2:#x}: RTL {rtl_mem[i]:#06x} software {m[i]:#06x}"
+                         for i in words[:8]]
+            if len(words) > 8:
+                problems.append(f"... {len(words) - 8} more words")
+            raise LockstepMismatch(
+                f"lockstep: bytecode {b} at ip {start[4]} of method {start[2]:#x} "
+                f"(ctx {start[0]:#x}): " + "; ".join(problems))
+        # the software core's own state stands; only the step counter differs
+        self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp = start
+        self.stats.count("lockstep_checked")
+        m[:] = rtl_mem
 
     def _take_registers(self, regs, dirty):
         ctx, home, method, rcvr, ip, sp = regs
