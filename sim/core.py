@@ -181,15 +181,20 @@ class Core:
         return obj
 
     def new_context(self, large):
-        """A MethodContext, recycled from this frame's free contexts when possible."""
+        """A MethodContext, recycled from the allocation frame's free contexts
+        of its size when there is one (the lists live in the block header,
+        ``BH_FREE_SMALL_CONTEXTS``/``BH_FREE_LARGE_CONTEXTS``, so that the RTL
+        core pops and pushes the same ones)."""
         words = (F.LARGE_CONTEXT_FIELDS if large else F.SMALL_CONTEXT_FIELDS) + 3
         mem = self.mem
         frame = self.allocation_frame()
-        free = mem.context_free.get((frame, words))
-        if free:
-            ctx = free.pop()
+        head = F.BH_FREE_LARGE_CONTEXTS if large else F.BH_FREE_SMALL_CONTEXTS
+        first = mem.header(frame, head)
+        if first:
+            ctx = (frame << mem.log2) + first
             a = ctx >> 1
             m = mem.mem
+            mem.set_header(frame, head, m[a + 3])
             m[a + 1] = METHOD_CONTEXT | (m[a + 1] & ~F.CLASS_INDEX_MASK & 0xFFFF)
             m[a + 2] = (F.FMT_POINTERS << F.FMT_SHIFT) | (m[a + 2] & F.HASH_MASK)
             m[a + 3:a + words] = sram_words([NIL] * (words - 3))
@@ -205,7 +210,8 @@ class Core:
     def recycle_context(self, ctx):
         """A MethodContext that never escaped (no thisContext, no block, not
         exported) dies when it returns, as in the Blue Book's reference-counted
-        memory: its words go back to its frame's context free list."""
+        memory: it goes onto its frame's free list of its size (a context of
+        another size, as an imported image may hold, is left to the collector)."""
         mem = self.mem
         m = mem.mem
         a = ctx >> 1
@@ -213,9 +219,17 @@ class Core:
                 or m[a + 3 + F.CTX_RECEIVER_MAP] != NIL \
                 or m[a + 2] & F.EXPORTED_BIT:
             return
+        if m[a] == F.SMALL_CONTEXT_FIELDS + 3:
+            head = F.BH_FREE_SMALL_CONTEXTS
+        elif m[a] == F.LARGE_CONTEXT_FIELDS + 3:
+            head = F.BH_FREE_LARGE_CONTEXTS
+        else:
+            return
+        frame = ctx >> mem.log2
         m[a + 1] &= ~F.CLASS_INDEX_MASK & 0xFFFF   # class 0; the hash stays
         m[a + 2] = (F.FMT_FREE << F.FMT_SHIFT) | (m[a + 2] & F.HASH_MASK)
-        mem.context_free.setdefault((ctx >> mem.log2, m[a]), []).append(ctx)
+        m[a + 3] = mem.header(frame, head)
+        mem.set_header(frame, head, ctx & mem.mask)
         self.stats.contexts_recycled += 1
 
     def mark_escaped(self, ctx):

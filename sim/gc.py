@@ -111,6 +111,9 @@ def collect(core, frame):
     alloc = new
     m[bw + F.BH_ALLOC] = alloc
     m[bw + F.BH_FREE_LIST] = 0
+    # recycled contexts are unreachable, so compaction has dropped them
+    m[bw + F.BH_FREE_SMALL_CONTEXTS] = 0
+    m[bw + F.BH_FREE_LARGE_CONTEXTS] = 0
     core.relocate(frame, forward)
 
     # free unused OutPointers and rebuild the OutPointer hash table

@@ -69,7 +69,6 @@ class CoreMemory:
         self.dispatch = {}        # (class index, selector) -> method core address or None
         self.code_cache = {}      # method core address -> body bytes
         self.class_index_cache = {}   # class core address -> class index (None: not a class)
-        self.context_free = {}    # (frame, words) -> list of recycled context addresses
         self.alloc_frame = None
         self.reserve = max(block_size // 16, 512)
         self.on_evict = []
@@ -282,8 +281,6 @@ class CoreMemory:
         self.code_cache = {k: v for k, v in self.code_cache.items() if not lo <= k < hi}
         self.class_index_cache = {k: v for k, v in self.class_index_cache.items()
                                   if not lo <= k < hi}
-        for key in [k for k in self.context_free if k[0] == frame]:
-            del self.context_free[key]
 
     def relocate_caches(self, frame, forward, freed_ops):
         """After a collection of ``frame``: entries naming moved objects follow
@@ -334,8 +331,6 @@ class CoreMemory:
             if k2 is not None:
                 classes[k2] = v
         self.class_index_cache = classes
-        for key in [k for k in self.context_free if k[0] == frame]:
-            del self.context_free[key]
 
     def write_back_all(self):
         for f in range(self.nframes):

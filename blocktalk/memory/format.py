@@ -87,6 +87,8 @@ BH_OP_FREE = 7        # byte offset of the first free OutPointer entry, 0 = none
 BH_LIVE_WORDS = 8     # words live after the last collection
 BH_GC_COUNT = 9       # collections of this block so far
 BH_FLAGS = 10         # BF_* bits
+BH_FREE_SMALL_CONTEXTS = 11   # byte offset of the first recycled small MethodContext, 0 = none
+BH_FREE_LARGE_CONTEXTS = 12   # ... large MethodContext (each links the next by its first field)
 HEADER_WORDS = 16
 HEADER_BYTES = 32
 FIRST_OBJECT = HEADER_BYTES
