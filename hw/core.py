@@ -38,7 +38,7 @@ with its extension byte in the next SRAM word), and one to three execute
 cycles; docs/architecture.md section 14 gives the counts per class.
 """
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -46,12 +46,15 @@ from blocktalk.memory import format as F
 
 from .alu import ALUOp, SmallIntegerALU
 from .decoder import BytecodeDecoder, Kind
+from .dispatch import DispatchTable
 from .sram import SRAM, check_sram_size
 
 __all__ = ["ExecutionCore", "Halt"]
 
 #: Word offset of temporary 0 from a context's first word.
 TEMP0 = F.OBJ_HEADER_WORDS + F.CTX_TEMP_FRAME_START
+#: A context's stack pointer is this many words above its first word plus stackp.
+CTX_WORD_OFFSET = F.OBJ_HEADER_WORDS + F.CTX_TEMP_FRAME_START - 1
 #: Special selectors 176-191 the ALU answers (index = bytecode - 176).
 SPECIAL_ALU = {0: ALUOp.ADD, 1: ALUOp.SUB, 2: ALUOp.LT, 3: ALUOp.GT, 4: ALUOp.LE, 5: ALUOp.GE,
                6: ALUOp.EQ, 7: ALUOp.NE, 8: ALUOp.MUL, 12: ALUOp.SHIFT, 14: ALUOp.AND,
@@ -72,6 +75,10 @@ class Halt(enum.Enum, shape=4):
     TRAP_IMPORT = 5         # a word read is an OutPointer (a far reference)
     TRAP_EXPORT = 6         # a pointer would be stored into another frame's block
     STOPPED = 7             # the host asked the core to stop (``stop``)
+    TRAP_LOOKUP = 8         # a send missed the dispatch table
+    TRAP_METHOD = 9         # the method found has a primitive (or more than 4 arguments)
+    TRAP_CONTEXT = 10       # no recycled context in the allocation frame (or it is not the context's)
+    TRAP_RETURN = 11        # a return the core does not do (non-local, to a dead or far sender)
 
 
 class ExecutionCore(wiring.Component):
@@ -86,8 +93,13 @@ class ExecutionCore(wiring.Component):
     """
 
     def __init__(self, sram_size=65536, block_size=F.DEFAULT_BLOCK_SIZE, sram_init=(),
-                 spram=False, memory="internal"):
+                 spram=False, memory="internal", dispatch_entries=256, cache_entries=64):
         check_sram_size(sram_size, block_size)
+        for name, n in (("dispatch_entries", dispatch_entries), ("cache_entries", cache_entries)):
+            if not isinstance(n, int) or n < 16 or n > 4096 or n & (n - 1):
+                raise ValueError(f"{name} must be a power of two from 16 to 4096, not {n!r}")
+        self.dispatch_entries = dispatch_entries
+        self.cache_entries = cache_entries
         if memory not in ("internal", "external"):
             raise ValueError(f"memory must be 'internal' or 'external', not {memory!r}")
         self.sram_size = sram_size
@@ -114,16 +126,29 @@ class ExecutionCore(wiring.Component):
             "load_rcvr": In(vbits),
             "load_ip": In(16),
             "load_sp": In(abits - 1),
+            "load_alloc": In(self.fbits),       # the allocation frame ...
+            "load_alloc_valid": In(1),          # ... if there is one
             "run": In(1),
             "stop": In(1),
             # the OutPointer table: frame -> byte offset of its OutPointer region
             "op_we": In(1),
             "op_frame": In(self.fbits),
             "op_start": In(17),
+            # the translation caches: 0 dispatch (class, selector) -> method,
+            # 1 import (0, OutPointer) -> object, 2 export (frame, object) -> word
+            "fill_valid": In(1),
+            "fill_cache": In(2),
+            "fill_key_hi": In(12),
+            "fill_key": In(abits),
+            "fill_data": In(abits),
+            "flush": In(1),
+            "sweeping": Out(1),
             # state
             "halted": Out(1),
             "reason": Out(Halt),
             "result": Out(16),
+            "trap_key_hi": Out(12),     # what a TRAP_LOOKUP/IMPORT/EXPORT missed (see fill_*)
+            "trap_key": Out(abits),
             "ctx": Out(abits),
             "home": Out(abits),
             "method": Out(abits),
@@ -148,6 +173,7 @@ class ExecutionCore(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         abits, lb = self.abits, self.log2_block
+        vbits = max(abits, 16)
         addr = Signal(abits - 1)
         wdata = Signal(16)
         we = Signal()
@@ -165,9 +191,25 @@ class ExecutionCore(wiring.Component):
                          self.mem_we.eq(we), rdata.eq(self.mem_rdata)]
         m.submodules.alu = alu = SmallIntegerALU()
         m.submodules.decoder = dec = BytecodeDecoder()
+        # Three direct-mapped tables of one construction (hw/dispatch.py): the
+        # dispatch table, and the import and export caches the software core
+        # keeps as dictionaries.  The host fills them when the core traps on a
+        # miss; it flushes them all when the software core's change.
+        m.submodules.dispatch = dispatch = DispatchTable(self.dispatch_entries, abits)
+        m.submodules.imports = imports = DispatchTable(self.cache_entries, abits)
+        m.submodules.exports = exports = DispatchTable(self.cache_entries, abits)
+        for i, table in enumerate((dispatch, imports, exports)):
+            m.d.comb += [table.fill_valid.eq(self.fill_valid & (self.fill_cache == i)),
+                         table.fill_class.eq(self.fill_key_hi),
+                         table.fill_selector.eq(self.fill_key),
+                         table.fill_method.eq(self.fill_data),
+                         table.flush.eq(self.flush)]
+        m.d.comb += self.sweeping.eq(dispatch.sweeping | imports.sweeping | exports.sweeping)
 
         ctx, home, method, rcvr = self.ctx, self.home, self.method, self.rcvr
         ip, sp = self.ip, self.sp
+        alloc_frame = Signal(self.fbits)
+        alloc_valid = Signal()
         bytecode = Signal(8)
         ext1 = Signal(8)
         top = Signal(16)                 # the stack top, read before EXECUTE
@@ -180,7 +222,7 @@ class ExecutionCore(wiring.Component):
             m.d.sync += op_start[self.op_frame].eq(self.op_start)
 
         def frame_of(value):
-            return value[lb:abits] if abits > lb else 0
+            return value[lb:abits]
 
         def immediate(word):
             """A SmallInteger or nil/false/true: the same word in every block."""
@@ -192,17 +234,25 @@ class ExecutionCore(wiring.Component):
 
         def crosses(word, src, dst):
             """Moving a stored word from frame ``src`` into frame ``dst`` needs a
-            translation the core does not have (an import or an export)."""
+            translation (an import or an export)."""
             return ~immediate(word) & (frame_of(src) != frame_of(dst))
 
-        def object_at(frame_base, word):
-            """The core address of near pointer ``word`` in the frame at ``frame_base``."""
-            return Cat(word[:lb], frame_of(frame_base)) if abits > lb else word
+        def object_at(frame, word):
+            """The core address of near pointer ``word`` of ``frame``."""
+            return Cat(word[:lb], frame)
+
+        def word_address(value, field):
+            """SRAM word address of body word ``field`` of object ``value``."""
+            return (value[:abits] >> 1) + F.OBJ_HEADER_WORDS + field
+
+        def header_word(frame, index):
+            """SRAM word address of block header word ``index`` of ``frame``."""
+            return Cat(Const(0, lb - 1), frame) + index
 
         # In DECODE the decoder already sees the byte arriving from SRAM, so
         # that the state machine skips the extension and stack-top reads an
-        # instruction does not need.
-        # In EXTEND it sees the extension byte arriving from the next word.
+        # instruction does not need.  In EXTEND it sees the extension byte
+        # arriving from the next word.
         in_decode = Signal()
         in_extend = Signal()
         arriving = Signal(8)
@@ -223,46 +273,154 @@ class ExecutionCore(wiring.Component):
         m.d.comb += code_word.eq((method >> 1) + F.OBJ_HEADER_WORDS + (ip >> 1))
         literal_word = Signal(abits - 1)
         m.d.comb += literal_word.eq((method >> 1) + F.OBJ_HEADER_WORDS + 1 + instr.index)
-        rcvr_is_object = ~immediate(rcvr[:16]) & (rcvr < self.sram_size)
-        source = Signal(abits)           # a value in the frame the pushed word comes from
+        rcvr_is_object = ~immediate(rcvr)
+        source = Signal(vbits)           # a value in the frame the pushed word comes from
+        store_addr = Signal(abits - 1)   # where a store writes ...
+        store_frame = Signal(self.fbits)  # ... into which frame's block
+        store_dirty = Signal()           # ... and whether that makes the frame dirty
 
         m.d.comb += self.halted.eq(~running)
         with m.If(running):
             m.d.sync += self.cycles.eq(self.cycles + 1)
 
-        def trap(reason):
+        def trap(reason, key_hi=None, key=None):
             """Stop before the bytecode: registers as they were (precise)."""
             m.d.sync += [self.reason.eq(reason), running.eq(0)]
+            if key is not None:
+                m.d.sync += [self.trap_key_hi.eq(key_hi), self.trap_key.eq(key)]
             m.next = "HALTED"
 
-        def retire(*updates, jump=None):
-            m.d.sync += [*updates, ip.eq(ip + instr.length + (jump if jump is not None else 0))]
+        def retire(*updates, jump=None, next_ip=None):
+            if next_ip is None:
+                next_ip = ip + instr.length + (jump if jump is not None else 0)
+            m.d.sync += [*updates, ip.eq(next_ip)]
             m.d.comb += [self.retire.eq(1), self.retire_ip.eq(ip),
                          self.retire_bytecode.eq(bytecode)]
             m.next = "FETCH"
 
+        # --- translation through the import and export caches -------------------
+        # A stored word of one frame becomes a value (``decode``) or a stored
+        # word of another frame (``translate``), or a value becomes a stored
+        # word (``encode``).  Immediates and near pointers of the same frame
+        # need nothing; OutPointers need the import cache, pointers into
+        # another frame the export cache.  The result is in t_value / t_word,
+        # and the state machine continues at the state named ``cont``.
+        t_word = Signal(16)
+        t_value = Signal(vbits)
+        t_dst = Signal(self.fbits)
+        t_decode = Signal()
+        t_key = Signal(abits)
+        t_cont = Signal(range(len(CONTINUATIONS)))
+
+        def go(cont):
+            m.d.sync += t_cont.eq(CONTINUATIONS.index(cont))
+
+        def export_lookup(value, dst, cont):
+            m.d.comb += [exports.lookup_valid.eq(1), exports.lookup_class.eq(dst),
+                         exports.lookup_selector.eq(value)]
+            m.d.sync += [t_value.eq(value), t_dst.eq(dst)]
+            go(cont)
+            m.next = "T_EXPORT"
+
+        def import_lookup(word, src, dst, decode_only, cont):
+            key = object_at(src, word)
+            m.d.comb += [imports.lookup_valid.eq(1), imports.lookup_class.eq(0),
+                         imports.lookup_selector.eq(key)]
+            m.d.sync += [t_key.eq(key), t_dst.eq(dst), t_decode.eq(decode_only)]
+            go(cont)
+            m.next = "T_IMPORT"
+
+        def decode(word, src, cont):
+            with m.If(immediate(word)):
+                m.d.sync += [t_value.eq(word), t_word.eq(word)]
+                m.next = cont
+            with m.Elif(far(word, src)):
+                import_lookup(word, src, src, 1, cont)
+            with m.Else():
+                m.d.sync += [t_value.eq(object_at(src, word)), t_word.eq(word)]
+                m.next = cont
+
+        def translate(word, src, dst, cont):
+            with m.If(immediate(word)):
+                m.d.sync += [t_value.eq(word), t_word.eq(word)]
+                m.next = cont
+            with m.Elif(far(word, src)):
+                import_lookup(word, src, dst, 0, cont)
+            with m.Elif(src != dst):
+                export_lookup(object_at(src, word), dst, cont)
+            with m.Else():
+                m.d.sync += [t_value.eq(object_at(src, word)), t_word.eq(word)]
+                m.next = cont
+
+        def encode(value, dst, cont):
+            with m.If(immediate(value)):
+                m.d.sync += [t_value.eq(value), t_word.eq(value[:16])]
+                m.next = cont
+            with m.Elif(frame_of(value) != dst):
+                export_lookup(value[:abits], dst, cont)
+            with m.Else():
+                m.d.sync += [t_value.eq(value), t_word.eq(value[:lb])]
+                m.next = cont
+
+        def resume():
+            with m.Switch(t_cont):
+                for i, name in enumerate(CONTINUATIONS):
+                    with m.Case(i):
+                        m.next = name
+
         def push(word, src):
             """Push stored ``word`` of the frame holding ``src`` onto the stack."""
-            with m.If(far(word, frame_of(src))):
-                trap(Halt.TRAP_IMPORT)
-            with m.Elif(crosses(word, src, ctx)):
-                trap(Halt.TRAP_EXPORT)
-            with m.Else():
+            with m.If(~far(word, frame_of(src)) & ~crosses(word, src, ctx)):
                 m.d.comb += [addr.eq(sp + 1), wdata.eq(word), we.eq(1)]
                 retire(sp.eq(sp + 1))
+            with m.Else():
+                translate(word, frame_of(src), frame_of(ctx), "PUSH_WRITE")
 
         def store(word_addr, holder, dirty=True):
             """Store the stack top into ``word_addr`` of the object ``holder``."""
-            with m.If(far(top, frame_of(ctx))):
-                trap(Halt.TRAP_IMPORT)
-            with m.Elif(crosses(top, ctx, holder)):
-                trap(Halt.TRAP_EXPORT)
-            with m.Else():
+            with m.If(~far(top, frame_of(ctx)) & ~crosses(top, ctx, holder)):
                 m.d.comb += [addr.eq(word_addr), wdata.eq(top), we.eq(1)]
                 updates = [sp.eq(sp - instr.pop)]
                 if dirty:
                     updates.append(self.dirty.bit_select(frame_of(holder), 1).eq(1))
                 retire(*updates)
+            with m.Else():
+                m.d.sync += [store_addr.eq(word_addr), store_frame.eq(frame_of(holder)),
+                             store_dirty.eq(dirty)]
+                translate(top, frame_of(ctx), frame_of(holder), "STORE_WRITE")
+
+        # --- sends and returns -------------------------------------------------
+        selector = Signal(abits)
+        new_rcvr = Signal(vbits)
+        class_index = Signal(12)
+        new_method = Signal(abits)
+        method_word = Signal(16)
+        m_ntemps = Signal(5)
+        m_large = Signal()
+        m_nlits = Signal(6)
+        new_ctx = Signal(abits)
+        link = Signal(16)
+        class_word = Signal(16)
+        flags_word = Signal(16)
+        counter = Signal(6)
+        nargs = instr.nargs[:3]
+        sender = Signal(abits)
+        ret_home = Signal(abits)
+        ret_pc = Signal(16)
+        ret_stackp = Signal(16)
+        value_word = Signal(16)
+        recycle = Signal()
+        old_size = Signal(16)
+        free_head = Signal(16)
+
+        def dispatch_lookup(cls):
+            m.d.comb += [dispatch.lookup_valid.eq(1), dispatch.lookup_class.eq(cls),
+                         dispatch.lookup_selector.eq(selector)]
+            m.d.sync += class_index.eq(cls)
+            m.next = "SEND_LOOKUP"
+
+        def small(value):
+            return Cat(Const(1, 1), value[:15])
 
         with m.FSM():
             with m.State("HALTED"):
@@ -270,6 +428,8 @@ class ExecutionCore(wiring.Component):
                     m.d.sync += [ctx.eq(self.load_ctx), home.eq(self.load_home),
                                  method.eq(self.load_method), rcvr.eq(self.load_rcvr),
                                  ip.eq(self.load_ip), sp.eq(self.load_sp),
+                                 alloc_frame.eq(self.load_alloc),
+                                 alloc_valid.eq(self.load_alloc_valid),
                                  self.reason.eq(Halt.RUNNING), self.cycles.eq(0),
                                  self.dirty.eq(0)]
                 with m.Elif(self.run):
@@ -309,7 +469,7 @@ class ExecutionCore(wiring.Component):
                 with m.Switch(instr.kind):
                     with m.Case(Kind.PUSH_RECEIVER_VARIABLE):
                         with m.If(rcvr_is_object):
-                            m.d.comb += addr.eq((rcvr >> 1) + F.OBJ_HEADER_WORDS + instr.index)
+                            m.d.comb += addr.eq(word_address(rcvr, instr.index))
                             m.d.sync += source.eq(rcvr)
                             m.next = "PUSH_READ"
                         with m.Else():
@@ -332,7 +492,7 @@ class ExecutionCore(wiring.Component):
                                 m.d.comb += [addr.eq(sp + 1), wdata.eq(rcvr[:16]), we.eq(1)]
                                 retire(sp.eq(sp + 1))
                             with m.Elif(frame_of(rcvr) != frame_of(ctx)):
-                                trap(Halt.TRAP_EXPORT)
+                                encode(rcvr, frame_of(ctx), "PUSH_WRITE")
                             with m.Else():
                                 m.d.comb += [addr.eq(sp + 1), wdata.eq(rcvr[:lb]), we.eq(1)]
                                 retire(sp.eq(sp + 1))
@@ -348,7 +508,7 @@ class ExecutionCore(wiring.Component):
                         store((home >> 1) + TEMP0 + instr.index, home, dirty=False)
                     with m.Case(Kind.STORE_RECEIVER_VARIABLE):
                         with m.If(rcvr_is_object):
-                            store((rcvr >> 1) + F.OBJ_HEADER_WORDS + instr.index, rcvr)
+                            store(word_address(rcvr, instr.index), rcvr)
                         with m.Else():
                             trap(Halt.TRAP_BYTECODE)
                     with m.Case(Kind.POP):
@@ -371,32 +531,49 @@ class ExecutionCore(wiring.Component):
                             m.next = "BINARY"
                         with m.Else():
                             trap(Halt.TRAP_BYTECODE)
-                    with m.Case(Kind.RETURN):
-                        with m.If(instr.top & ~instr.from_block):
-                            m.d.comb += addr.eq((ctx >> 1) + F.OBJ_HEADER_WORDS +
-                                                F.CTX_SENDER)
-                            m.next = "RETURN"
+                    with m.Case(Kind.SEND):
+                        # Blue Book sendLiteralSelectorBytecode and
+                        # singleExtendedSendBytecode (not super, not 132's
+                        # three bytes)
+                        with m.If(~instr.to_super & (instr.length < 3)):
+                            m.d.comb += addr.eq(literal_word)
+                            m.next = "SEND_SELECTOR"
                         with m.Else():
                             trap(Halt.TRAP_BYTECODE)
+                    with m.Case(Kind.RETURN):
+                        # Blue Book returnBytecode: 120-124 from a method
+                        # (home is the context), 125 a block's value to its caller
+                        with m.If(instr.from_block | (home == ctx)):
+                            m.d.comb += addr.eq(word_address(ctx, F.CTX_SENDER))
+                            m.next = "RETURN"
+                        with m.Else():
+                            trap(Halt.TRAP_RETURN)
                     with m.Default():
                         trap(Halt.TRAP_BYTECODE)
             with m.State("PUSH_READ"):
                 push(rdata, source)
+            with m.State("PUSH_WRITE"):
+                m.d.comb += [addr.eq(sp + 1), wdata.eq(t_word), we.eq(1)]
+                retire(sp.eq(sp + 1))
+            with m.State("STORE_WRITE"):
+                m.d.comb += [addr.eq(store_addr), wdata.eq(t_word), we.eq(1)]
+                with m.If(store_dirty):
+                    m.d.sync += self.dirty.bit_select(store_frame, 1).eq(1)
+                retire(sp.eq(sp - instr.pop))
             with m.State("ASSOCIATION"):
-                # the literal is the Association: a near pointer of the method's block
-                with m.If(immediate(rdata)):
+                # the literal is the Association (Blue Book pushLiteralVariableBytecode)
+                decode(rdata, frame_of(method), "ASSOCIATION_FOUND")
+            with m.State("ASSOCIATION_FOUND"):
+                a = t_value
+                value_addr = word_address(a, F.ASSOC_VALUE)
+                with m.If(immediate(a)):
                     trap(Halt.TRAP_BYTECODE)
-                with m.Elif(far(rdata, frame_of(method))):
-                    trap(Halt.TRAP_IMPORT)
+                with m.Elif(instr.kind == Kind.STORE_LITERAL_VARIABLE):
+                    store(value_addr, a)
                 with m.Else():
-                    a = object_at(method, rdata)
-                    value_word = (a >> 1) + F.OBJ_HEADER_WORDS + F.ASSOC_VALUE
-                    with m.If(instr.kind == Kind.STORE_LITERAL_VARIABLE):
-                        store(value_word, a)
-                    with m.Else():
-                        m.d.comb += addr.eq(value_word)
-                        m.d.sync += source.eq(method)
-                        m.next = "PUSH_READ"
+                    m.d.comb += addr.eq(value_addr)
+                    m.d.sync += source.eq(a)
+                    m.next = "PUSH_READ"
             with m.State("BINARY"):
                 # the receiver (below the top) is on rdata; the argument is top
                 with m.If(instr.special == SPECIAL_IDENTITY):
@@ -416,13 +593,320 @@ class ExecutionCore(wiring.Component):
                     with m.Else():
                         m.d.comb += [addr.eq(sp - 1), wdata.eq(alu.result), we.eq(1)]
                         retire(sp.eq(sp - 1))
+
+            # --- send: Blue Book sendSelector:argumentCount: ----------------------
+            with m.State("SEND_SELECTOR"):
+                decode(rdata, frame_of(method), "SEND_RECEIVER_READ")
+            with m.State("SEND_RECEIVER_READ"):
+                m.d.sync += selector.eq(t_value)
+                m.d.comb += addr.eq(sp - nargs)
+                with m.If(immediate(t_value)):
+                    trap(Halt.TRAP_BYTECODE)
+                with m.Else():
+                    m.next = "SEND_RECEIVER"
+            with m.State("SEND_RECEIVER"):
+                decode(rdata, frame_of(ctx), "SEND_RECEIVER_FOUND")
+            with m.State("SEND_RECEIVER_FOUND"):
+                m.d.sync += new_rcvr.eq(t_value)
+                with m.If(t_value[0]):
+                    dispatch_lookup(F.CLASS_INDEX["SmallInteger"])
+                with m.Elif(t_value == F.NIL):
+                    dispatch_lookup(F.CLASS_INDEX["UndefinedObject"])
+                with m.Elif(t_value == F.TRUE):
+                    dispatch_lookup(F.CLASS_INDEX["True"])
+                with m.Elif(t_value == F.FALSE):
+                    dispatch_lookup(F.CLASS_INDEX["False"])
+                with m.Elif(immediate(t_value)):
+                    trap(Halt.TRAP_BYTECODE)
+                with m.Else():
+                    m.d.comb += addr.eq((t_value[:abits] >> 1) + 1)
+                    m.next = "SEND_CLASS"
+            with m.State("SEND_CLASS"):
+                dispatch_lookup(rdata[:12])
+            with m.State("SEND_LOOKUP"):
+                with m.If(dispatch.hit):
+                    m.d.sync += new_method.eq(dispatch.method)
+                    m.d.comb += addr.eq(word_address(dispatch.method, 0))
+                    m.next = "SEND_HEADER"
+                with m.Else():
+                    trap(Halt.TRAP_LOOKUP, class_index, selector)
+            with m.State("SEND_HEADER"):
+                # Blue Book executeNewMethod; the header is a SmallInteger:
+                # flag 14..12, temporaries 11..7, large context 6, literals 5..0
+                hv = rdata[1:]
+                flag = hv[12:15]
+                m.d.sync += [m_ntemps.eq(hv[7:12]), m_large.eq(hv[6]), m_nlits.eq(hv[:6])]
+                with m.If(flag == 5):
+                    retire(sp.eq(sp - nargs))           # quick return of self
+                with m.Elif(flag == 6):
+                    # quick return of instance variable hv[7:12]
+                    with m.If(immediate(new_rcvr)):
+                        trap(Halt.TRAP_METHOD)
+                    with m.Else():
+                        m.d.comb += addr.eq(word_address(new_rcvr, hv[7:12]))
+                        m.next = "QUICK_FIELD"
+                with m.Elif((flag == 7) | (flag != nargs)):
+                    trap(Halt.TRAP_METHOD)
+                with m.Elif(~alloc_valid | (alloc_frame != frame_of(ctx))):
+                    trap(Halt.TRAP_CONTEXT)
+                with m.Else():
+                    # the new context is in the context's frame: its method
+                    # field is the method encoded for that frame
+                    encode(new_method, frame_of(ctx), "ACTIVATE")
+            with m.State("QUICK_FIELD"):
+                translate(rdata, frame_of(new_rcvr), frame_of(ctx), "QUICK_WRITE")
+            with m.State("QUICK_WRITE"):
+                m.d.comb += [addr.eq(sp - nargs), wdata.eq(t_word), we.eq(1)]
+                retire(sp.eq(sp - nargs))
+            # --- Blue Book activateNewMethod, with a recycled context -----------
+            with m.State("ACTIVATE"):
+                m.d.sync += method_word.eq(t_word)
+                m.d.comb += addr.eq(header_word(
+                    alloc_frame, Mux(m_large, F.BH_FREE_LARGE_CONTEXTS, F.BH_FREE_SMALL_CONTEXTS)))
+                m.next = "ACT_HEAD"
+            with m.State("ACT_HEAD"):
+                with m.If(rdata == 0):
+                    trap(Halt.TRAP_CONTEXT)             # the software core allocates
+                with m.Else():
+                    new = object_at(alloc_frame, rdata)
+                    m.d.sync += new_ctx.eq(new)
+                    m.d.comb += addr.eq(word_address(new, 0))
+                    m.next = "ACT_LINK"
+            with m.State("ACT_LINK"):
+                m.d.sync += link.eq(rdata)
+                m.d.comb += addr.eq((new_ctx >> 1) + 1)
+                m.next = "ACT_CLASS_WORD"
+            with m.State("ACT_CLASS_WORD"):
+                m.d.sync += class_word.eq(rdata)
+                m.d.comb += addr.eq((new_ctx >> 1) + 2)
+                m.next = "ACT_FLAGS_WORD"
+            with m.State("ACT_FLAGS_WORD"):
+                # from here on nothing traps: the writes begin
+                m.d.sync += flags_word.eq(rdata)
+                m.d.comb += [addr.eq(header_word(alloc_frame, Mux(
+                                 m_large, F.BH_FREE_LARGE_CONTEXTS, F.BH_FREE_SMALL_CONTEXTS))),
+                             wdata.eq(link), we.eq(1)]
+                m.next = "ACT_W_CLASS"
+            with m.State("ACT_W_CLASS"):
+                m.d.comb += [addr.eq((new_ctx >> 1) + 1), we.eq(1),
+                             wdata.eq((class_word & ~F.CLASS_INDEX_MASK & 0xFFFF) |
+                                      F.CLASS_INDEX["MethodContext"])]
+                m.next = "ACT_W_FLAGS"
+            with m.State("ACT_W_FLAGS"):
+                m.d.comb += [addr.eq((new_ctx >> 1) + 2), we.eq(1),
+                             wdata.eq((F.FMT_POINTERS << F.FMT_SHIFT) |
+                                      (flags_word & F.HASH_MASK))]
+                m.d.sync += counter.eq(0)
+                m.next = "ACT_COPY_READ"
+            with m.State("ACT_COPY_READ"):
+                # the receiver and arguments move unchanged: same frame
+                m.d.comb += addr.eq(sp - nargs + counter)
+                m.next = "ACT_COPY_WRITE"
+            with m.State("ACT_COPY_WRITE"):
+                m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_RECEIVER) + counter),
+                             wdata.eq(rdata), we.eq(1)]
+                m.d.sync += counter.eq(counter + 1)
+                with m.If(counter == nargs):
+                    m.d.sync += counter.eq(0)
+                    m.next = "ACT_FILL"
+                with m.Else():
+                    m.next = "ACT_COPY_READ"
+            with m.State("ACT_FILL"):
+                # the other fields: sender, pc, method; nil everywhere else
+                last = Mux(m_large, F.LARGE_CONTEXT_FIELDS, F.SMALL_CONTEXT_FIELDS) - 1
+                fill = Signal(16)
+                with m.Switch(counter):
+                    with m.Case(F.CTX_SENDER):
+                        m.d.comb += fill.eq(ctx[:lb])
+                    with m.Case(F.CTX_PC):
+                        m.d.comb += fill.eq(small((m_nlits + 1) * 2 + 1))
+                    with m.Case(F.CTX_METHOD):
+                        m.d.comb += fill.eq(method_word)
+                    with m.Default():
+                        m.d.comb += fill.eq(F.NIL)
+                m.d.comb += [addr.eq(word_address(new_ctx, counter)), wdata.eq(fill), we.eq(1)]
+                with m.If(counter == last):
+                    m.next = "ACT_SAVE_PC"
+                with m.Elif(counter == F.CTX_RECEIVER - 1):
+                    m.d.sync += counter.eq(F.CTX_RECEIVER + 1 + nargs)
+                with m.Else():
+                    m.d.sync += counter.eq(counter + 1)
+            with m.State("ACT_SAVE_PC"):
+                # Blue Book storeContextRegisters of the sender
+                m.d.comb += [addr.eq(word_address(ctx, F.CTX_PC)), we.eq(1),
+                             wdata.eq(small(ip + instr.length + 1))]
+                m.next = "ACT_SAVE_SP"
+            with m.State("ACT_SAVE_SP"):
+                m.d.comb += [addr.eq(word_address(ctx, F.CTX_STACKP)), we.eq(1),
+                             wdata.eq(small(sp - nargs - 1 - (ctx >> 1) - CTX_WORD_OFFSET))]
+                retire(ctx.eq(new_ctx), home.eq(new_ctx), method.eq(new_method),
+                       rcvr.eq(new_rcvr),
+                       sp.eq((new_ctx >> 1) + CTX_WORD_OFFSET + m_ntemps),
+                       next_ip=(m_nlits + 1) * 2)
+
+            # --- return: Blue Book returnValue:to: -------------------------------
             with m.State("RETURN"):
                 with m.If(rdata == F.NIL):
-                    # a base context returns: the machine's answer
-                    m.d.sync += self.result.eq(top)
-                    m.d.comb += [self.retire.eq(1), self.retire_ip.eq(ip),
-                                 self.retire_bytecode.eq(bytecode)]
-                    trap(Halt.RETURNED)
+                    with m.If(instr.top & ~instr.from_block):
+                        # a base context returns: the machine's answer
+                        m.d.sync += self.result.eq(top)
+                        m.d.comb += [self.retire.eq(1), self.retire_ip.eq(ip),
+                                     self.retire_bytecode.eq(bytecode)]
+                        trap(Halt.RETURNED)
+                    with m.Else():
+                        trap(Halt.TRAP_RETURN)
                 with m.Else():
-                    trap(Halt.TRAP_BYTECODE)        # returning to a sender: next slice
+                    decode(rdata, frame_of(ctx), "RET_SENDER")
+            with m.State("RET_SENDER"):
+                m.d.sync += sender.eq(t_value)
+                m.d.comb += addr.eq(word_address(t_value, F.CTX_PC))
+                with m.If(immediate(t_value) | (frame_of(t_value) != frame_of(ctx))):
+                    trap(Halt.TRAP_RETURN)
+                with m.Else():
+                    m.next = "RET_PC"
+            with m.State("RET_PC"):
+                m.d.sync += ret_pc.eq(rdata)
+                m.d.comb += addr.eq((sender >> 1) + 1)
+                with m.If(rdata == F.NIL):
+                    trap(Halt.TRAP_RETURN)              # cannotReturn:
+                with m.Else():
+                    m.next = "RET_CLASS"
+            with m.State("RET_CLASS"):
+                with m.If(rdata[:12] == F.CLASS_INDEX["MethodContext"]):
+                    m.d.sync += ret_home.eq(sender)
+                    m.d.comb += addr.eq(word_address(sender, F.CTX_METHOD))
+                    m.next = "RET_METHOD"
+                with m.Elif(rdata[:12] == F.CLASS_INDEX["BlockContext"]):
+                    m.d.comb += addr.eq(word_address(sender, F.CTX_HOME))
+                    m.next = "RET_HOME"
+                with m.Else():
+                    trap(Halt.TRAP_RETURN)
+            with m.State("RET_HOME"):
+                decode(rdata, frame_of(sender), "RET_HOME_FOUND")
+            with m.State("RET_HOME_FOUND"):
+                m.d.sync += ret_home.eq(t_value)
+                m.d.comb += addr.eq(word_address(t_value, F.CTX_METHOD))
+                with m.If(immediate(t_value)):
+                    trap(Halt.TRAP_RETURN)
+                with m.Else():
+                    m.next = "RET_METHOD"
+            with m.State("RET_METHOD"):
+                decode(rdata, frame_of(ret_home), "RET_METHOD_FOUND")
+            with m.State("RET_METHOD_FOUND"):
+                m.d.sync += new_method.eq(t_value)
+                m.d.comb += addr.eq(word_address(ret_home, F.CTX_RECEIVER))
+                m.next = "RET_RECEIVER"
+            with m.State("RET_RECEIVER"):
+                decode(rdata, frame_of(ret_home), "RET_RECEIVER_FOUND")
+            with m.State("RET_RECEIVER_FOUND"):
+                m.d.sync += new_rcvr.eq(t_value)
+                m.d.comb += addr.eq(word_address(sender, F.CTX_STACKP))
+                m.next = "RET_STACKP"
+            with m.State("RET_STACKP"):
+                m.d.sync += ret_stackp.eq(rdata)
+                # the value: the stack top (124, 125), a constant, or self (120),
+                # whose word in this frame is the context's receiver field
+                with m.Switch(instr.constant):
+                    for k, w in enumerate((0, F.TRUE, F.FALSE, F.NIL)):
+                        with m.Case(k):
+                            m.d.sync += value_word.eq(Mux(instr.top, top, w))
+                m.d.comb += addr.eq(word_address(ctx, F.CTX_RECEIVER))
+                m.next = "RET_SELF"
+            with m.State("RET_SELF"):
+                with m.If(~instr.top & (instr.constant == 0)):
+                    m.d.sync += value_word.eq(rdata)
+                # Blue Book: a context that never escaped dies on return
+                m.d.comb += addr.eq(ctx >> 1)
+                m.next = "RET_SIZE"
+            with m.State("RET_SIZE"):
+                m.d.sync += old_size.eq(rdata)
+                m.d.comb += addr.eq((ctx >> 1) + 1)
+                m.next = "RET_OLD_CLASS"
+            with m.State("RET_OLD_CLASS"):
+                m.d.sync += class_word.eq(rdata)
+                m.d.comb += addr.eq((ctx >> 1) + 2)
+                m.next = "RET_OLD_FLAGS"
+            with m.State("RET_OLD_FLAGS"):
+                m.d.sync += flags_word.eq(rdata)
+                m.d.comb += addr.eq(word_address(ctx, F.CTX_RECEIVER_MAP))
+                m.next = "RET_RECEIVER_MAP"
+            with m.State("RET_RECEIVER_MAP"):
+                size_ok = (old_size == F.SMALL_CONTEXT_FIELDS + 3) | \
+                    (old_size == F.LARGE_CONTEXT_FIELDS + 3)
+                m.d.sync += recycle.eq(
+                    (class_word[:12] == F.CLASS_INDEX["MethodContext"]) & (rdata == F.NIL) &
+                    ~flags_word[11] & size_ok)
+                m.d.comb += addr.eq(header_word(frame_of(ctx), Mux(
+                    old_size == F.SMALL_CONTEXT_FIELDS + 3,
+                    F.BH_FREE_SMALL_CONTEXTS, F.BH_FREE_LARGE_CONTEXTS)))
+                m.next = "RET_FREE_HEAD"
+            with m.State("RET_FREE_HEAD"):
+                m.d.sync += free_head.eq(rdata)
+                m.d.comb += [addr.eq(word_address(ctx, F.CTX_SENDER)), wdata.eq(F.NIL), we.eq(1)]
+                m.next = "RET_W_PC"
+            with m.State("RET_W_PC"):
+                m.d.comb += [addr.eq(word_address(ctx, F.CTX_PC)), wdata.eq(F.NIL), we.eq(1)]
+                m.next = "RET_W_VALUE"
+            with m.State("RET_W_VALUE"):
+                m.d.comb += [addr.eq((sender >> 1) + CTX_WORD_OFFSET + (ret_stackp >> 1) + 1),
+                             wdata.eq(value_word), we.eq(1)]
+                m.next = "RET_W_STACKP"
+            with m.State("RET_W_STACKP"):
+                m.d.comb += [addr.eq(word_address(sender, F.CTX_STACKP)), we.eq(1),
+                             wdata.eq(small((ret_stackp >> 1) + 1))]
+                with m.If(recycle):
+                    m.next = "RET_W_FREE_CLASS"
+                with m.Else():
+                    m.next = "RET_DONE"
+            with m.State("RET_W_FREE_CLASS"):
+                m.d.comb += [addr.eq((ctx >> 1) + 1), we.eq(1),
+                             wdata.eq(class_word & ~F.CLASS_INDEX_MASK & 0xFFFF)]
+                m.next = "RET_W_FREE_FLAGS"
+            with m.State("RET_W_FREE_FLAGS"):
+                m.d.comb += [addr.eq((ctx >> 1) + 2), we.eq(1),
+                             wdata.eq((F.FMT_FREE << F.FMT_SHIFT) | (flags_word & F.HASH_MASK))]
+                m.next = "RET_W_LINK"
+            with m.State("RET_W_LINK"):
+                m.d.comb += [addr.eq(word_address(ctx, 0)), wdata.eq(free_head), we.eq(1)]
+                m.next = "RET_W_HEAD"
+            with m.State("RET_W_HEAD"):
+                m.d.comb += [addr.eq(header_word(frame_of(ctx), Mux(
+                                 old_size == F.SMALL_CONTEXT_FIELDS + 3,
+                                 F.BH_FREE_SMALL_CONTEXTS, F.BH_FREE_LARGE_CONTEXTS))),
+                             wdata.eq(ctx[:lb]), we.eq(1)]
+                m.next = "RET_DONE"
+            with m.State("RET_DONE"):
+                retire(ctx.eq(sender), home.eq(ret_home), method.eq(new_method),
+                       rcvr.eq(new_rcvr),
+                       sp.eq((sender >> 1) + CTX_WORD_OFFSET + (ret_stackp >> 1) + 1),
+                       next_ip=(ret_pc >> 1) - 1)
+
+            # --- the translation caches -------------------------------------------
+            with m.State("T_IMPORT"):
+                with m.If(imports.hit):
+                    target = imports.method
+                    m.d.sync += t_value.eq(target)
+                    with m.If(t_decode):
+                        resume()
+                    with m.Elif(frame_of(target) == t_dst):
+                        m.d.sync += t_word.eq(target[:lb])
+                        resume()
+                    with m.Else():
+                        m.d.comb += [exports.lookup_valid.eq(1), exports.lookup_class.eq(t_dst),
+                                     exports.lookup_selector.eq(target)]
+                        m.next = "T_EXPORT"
+                with m.Else():
+                    trap(Halt.TRAP_IMPORT, 0, t_key)
+            with m.State("T_EXPORT"):
+                with m.If(exports.hit):
+                    m.d.sync += t_word.eq(exports.method[:16])
+                    resume()
+                with m.Else():
+                    trap(Halt.TRAP_EXPORT, t_dst, t_value[:abits])
         return m
+
+
+#: States a translation continues at (``t_cont``).
+CONTINUATIONS = ["PUSH_WRITE", "STORE_WRITE", "ASSOCIATION_FOUND", "SEND_RECEIVER_READ",
+                 "SEND_RECEIVER_FOUND", "ACTIVATE", "QUICK_WRITE", "RET_SENDER",
+                 "RET_HOME_FOUND", "RET_METHOD_FOUND", "RET_RECEIVER_FOUND"]

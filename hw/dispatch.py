@@ -47,17 +47,19 @@ GENERATION_BITS = 4
 LAST_GENERATION = (1 << GENERATION_BITS) - 1
 
 
-class Entry(data.Struct):
-    class_index: CLASS_BITS
-    selector: ADDRESS_BITS
-    method: ADDRESS_BITS
-    generation: GENERATION_BITS
+def entry_layout(address_bits):
+    return data.StructLayout({"class_index": CLASS_BITS, "selector": address_bits,
+                              "method": address_bits, "generation": GENERATION_BITS})
 
 
 class DispatchTable(wiring.Component):
     """Direct-mapped dispatch table with one-cycle flush.
 
     :param entries: number of entries, a power of two from 16 to 4096.
+    :param address_bits: width of selectors and methods (core addresses: 16
+        for 64 KB of SRAM, 17 for 128 KB).  The core's import and export
+        caches are tables of this construction too, with other keys
+        (:mod:`blocktalk.hw.core`).
 
     Ports
     -----
@@ -75,21 +77,25 @@ class DispatchTable(wiring.Component):
         The table is clearing old generations: lookups miss, fills are dropped.
     """
 
-    def __init__(self, entries=256):
+    def __init__(self, entries=256, address_bits=ADDRESS_BITS):
         if not isinstance(entries, int) or entries < 16 or entries > 4096 \
                 or entries & (entries - 1):
             raise ValueError(f"entries must be a power of two from 16 to 4096, not {entries!r}")
+        if not isinstance(address_bits, int) or not 8 <= address_bits <= 24:
+            raise ValueError(f"address_bits must be an integer from 8 to 24, "
+                             f"not {address_bits!r}")
         self.entries = entries
+        self.address_bits = address_bits
         super().__init__({
             "lookup_valid": In(1),
             "lookup_class": In(CLASS_BITS),
-            "lookup_selector": In(ADDRESS_BITS),
+            "lookup_selector": In(address_bits),
             "hit": Out(1),
-            "method": Out(ADDRESS_BITS),
+            "method": Out(address_bits),
             "fill_valid": In(1),
             "fill_class": In(CLASS_BITS),
-            "fill_selector": In(ADDRESS_BITS),
-            "fill_method": In(ADDRESS_BITS),
+            "fill_selector": In(address_bits),
+            "fill_method": In(address_bits),
             "flush": In(1),
             "sweeping": Out(1),
         })
@@ -97,7 +103,8 @@ class DispatchTable(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bits = self.entries.bit_length() - 1
-        m.submodules.table = table = Memory(shape=Entry, depth=self.entries, init=[])
+        m.submodules.table = table = Memory(shape=entry_layout(self.address_bits),
+                                            depth=self.entries, init=[])
         write = table.write_port()
         read = table.read_port(transparent_for=(write,))
         generation = Signal(GENERATION_BITS, init=1)
@@ -131,7 +138,7 @@ class DispatchTable(wiring.Component):
 
         # The key and the generation it must have, registered beside the read.
         key_class = Signal(CLASS_BITS)
-        key_selector = Signal(ADDRESS_BITS)
+        key_selector = Signal(self.address_bits)
         key_generation = Signal(GENERATION_BITS)
         key_valid = Signal()
         with m.If(self.lookup_valid):

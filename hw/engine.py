@@ -28,7 +28,7 @@ from blocktalk.sim.memory import sram_words
 from blocktalk.sim.traps import Halt as SimHalt, Trap, VMError
 
 from .core import Halt
-from .verilated import VerilatedCore, build_model
+from .verilated import DISPATCH, EXPORTS, IMPORTS, NO_FRAME, VerilatedCore, build_model
 
 __all__ = ["RTLCore", "LockstepMismatch"]
 
@@ -61,6 +61,41 @@ class RTLCore(Core):
             self.stats.count(name, 0)
         if lockstep:
             self.stats.count("lockstep_checked", 0)
+        self._tables = None       # the software core's tables the RTL core's copies mirror
+
+    def _mirror_tables(self):
+        """The RTL core's dispatch table and import and export caches hold
+        entries of the software core's dictionaries; when those are replaced
+        (a frame evicted or collected, primitive 89), the RTL core's are
+        flushed."""
+        mem = self.mem
+        tables = (mem.dispatch, mem.import_cache, mem.export_cache)
+        old = self._tables
+        if old is None or any(a is not b for a, b in zip(tables, old)):
+            self.rtl.flush()
+            self._tables = tables
+
+    def _fill(self, reason, key_hi, key):
+        """Fill the RTL core's table that missed from the software core's, if it
+        has the entry (else the software core executes the bytecode, trapping
+        into the firmware to make it)."""
+        mem = self.mem
+        if reason == Halt.TRAP_IMPORT:
+            target = mem.import_cache.get(key)
+            if target is not None:
+                self.rtl.fill(IMPORTS, 0, key, target)
+                return True
+        elif reason == Halt.TRAP_EXPORT:
+            word = mem.export_cache.get((key_hi << mem.log2, key))
+            if word is not None:
+                self.rtl.fill(EXPORTS, key_hi, key, word)
+                return True
+        elif reason == Halt.TRAP_LOOKUP:
+            method = mem.dispatch.get((key_hi, key))
+            if method is not None:
+                self.rtl.fill(DISPATCH, key_hi, key, method)
+                return True
+        return False
 
     def _op_starts(self):
         """Each frame's OutPointer region start, as the core's table holds it."""
@@ -74,6 +109,7 @@ class RTLCore(Core):
         no value), the program ends, or a bytecode traps into the firmware."""
         stats = self.stats
         count = 0
+        fills = 0                 # fills since the last retirement
         try:
             while True:
                 budget = 1 << 62 if limit is None else limit - stats.bytecodes - count
@@ -82,9 +118,12 @@ class RTLCore(Core):
                 if self.lockstep:
                     budget = 1
                     before = sram_words(self.mem.mem)
-                reason, regs, retired, cycles, dirty, _ = self.rtl.run(
-                    (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp),
-                    self._op_starts(), budget)
+                self._mirror_tables()
+                alloc = self.mem.alloc_frame
+                reason, regs, retired, cycles, dirty, _, (key_hi, key) = self.rtl.run(
+                    (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp,
+                     NO_FRAME if alloc is None else alloc), self._op_starts(), budget)
+                regs = regs[:6]
                 if self.lockstep and reason == Halt.STOPPED and retired:
                     self._check_against_software(before, regs)
                 if reason == Halt.RETURNED:
@@ -95,6 +134,14 @@ class RTLCore(Core):
                 self._take_registers(regs, dirty)
                 if reason == Halt.STOPPED:
                     continue
+                fills = 0 if retired else fills
+                # Two keys of one bytecode sharing an entry would evict each
+                # other for ever: after a few fills the software core steps in.
+                if fills < 4 and self._fill(reason, key_hi, key):
+                    fills += 1
+                    stats.count("rtl_fill_" + reason.name[5:].lower())
+                    continue
+                fills = 0
                 stats.count("rtl_stop_" + reason.name.lower())
                 b = self.info.code[self.ip]
                 self.step()

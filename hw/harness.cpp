@@ -51,7 +51,8 @@ inline void tick(Harness* h) {
 extern "C" {
 
 // Register block shared with Python (hw/verilated.py, REGISTERS):
-enum { R_CTX, R_HOME, R_METHOD, R_RCVR, R_IP, R_SP, R_COUNT };
+// R_ALLOC is the allocation frame, or 0xFFFFFFFF for none.
+enum { R_CTX, R_HOME, R_METHOD, R_RCVR, R_IP, R_SP, R_ALLOC, R_COUNT };
 
 void* bt_new(uint16_t* mem, uint32_t words, uint32_t nframes) {
     if (nframes > 64) return nullptr;
@@ -66,6 +67,8 @@ void* bt_new(uint16_t* mem, uint32_t words, uint32_t nframes) {
     t->run = 0;
     t->stop = 0;
     t->op_we = 0;
+    t->fill_valid = 0;
+    t->flush = 0;
     t->rst = 1;
     tick(h);
     tick(h);
@@ -88,7 +91,7 @@ void bt_free(void* p) {
 // (written into the core's table where it changed).  Answers the halt
 // reason, or -1 if the core ran max_cycles cycles without halting; regs
 // get the core's registers back, out[0..3] = retired, cycles, dirty frames,
-// result.
+// result, trap key (high part), trap key.
 int bt_run(void* p, uint32_t* regs, const uint32_t* op_start, uint64_t max_retire,
            uint64_t max_cycles, uint64_t* out) {
     Harness* h = static_cast<Harness*>(p);
@@ -109,6 +112,8 @@ int bt_run(void* p, uint32_t* regs, const uint32_t* op_start, uint64_t max_retir
     t->load_rcvr = regs[R_RCVR];
     t->load_ip = regs[R_IP];
     t->load_sp = regs[R_SP];
+    t->load_alloc_valid = regs[R_ALLOC] != 0xFFFFFFFFu;
+    t->load_alloc = regs[R_ALLOC] & 0xFFFF;
     t->load = 1;
     tick(h);
     t->load = 0;
@@ -150,7 +155,38 @@ int bt_run(void* p, uint32_t* regs, const uint32_t* op_start, uint64_t max_retir
     out[1] = t->cycles;
     out[2] = t->dirty;
     out[3] = t->result;
+    out[4] = t->trap_key_hi;
+    out[5] = t->trap_key;
     return reason;
+}
+
+// Enter a key into one of the core's tables (0 dispatch, 1 import, 2 export).
+void bt_fill(void* p, uint32_t cache, uint32_t key_hi, uint32_t key, uint32_t data) {
+    Harness* h = static_cast<Harness*>(p);
+    Vtop* t = h->top;
+    t->fill_valid = 1;
+    t->fill_cache = cache;
+    t->fill_key_hi = key_hi;
+    t->fill_key = key;
+    t->fill_data = data;
+    tick(h);
+    t->fill_valid = 0;
+}
+
+// Invalidate the three tables (and wait out a sweep).
+void bt_flush(void* p) {
+    Harness* h = static_cast<Harness*>(p);
+    Vtop* t = h->top;
+    t->flush = 1;
+    tick(h);
+    t->flush = 0;
+    t->clk = 0;
+    t->eval();
+    while (t->sweeping) {
+        tick(h);
+        t->clk = 0;
+        t->eval();
+    }
 }
 
 // Copy the cycle histogram (257 counts, 257 cycle sums) and clear it.

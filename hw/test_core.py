@@ -29,7 +29,8 @@ def start(code, literals=(), temps=2):
     run.start(code, literals, temps=temps)
     core = run.core
     regs = dict(ctx=core.ctx, home=core.home, method=core.method, rcvr=core.rcvr, ip=core.ip,
-                sp=core.sp, op_start=[a - (f << core.mem.log2) if core.mem.frame_block[f] is not None
+                sp=core.sp, alloc=0xFFFFFFFF if core.mem.alloc_frame is None
+                else core.mem.alloc_frame, op_start=[a - (f << core.mem.log2) if core.mem.frame_block[f] is not None
                           else 65536 for f, a in enumerate(core.mem.op_abs)])
     return run, regs, list(core.mem.mem)
 
@@ -100,7 +101,7 @@ def test_a_loop_runs_as_in_the_software_core():
     ([117, 32, 176, 124], [16383], Halt.TRAP_PRIMITIVE, 2),     # 0 + 16383 fits ...
     ([118, 32, 176, 124], [16383], Halt.TRAP_PRIMITIVE, 2),     # ... 1 + 16383 overflows
     ([115, 153, 117, 124], [], Halt.TRAP_NOT_BOOLEAN, 1),       # nil ifFalse:
-    ([117, 208, 124], [], Halt.TRAP_BYTECODE, 1),               # a literal send
+    ([117, 208, 124], [5], Halt.TRAP_BYTECODE, 1),              # a selector that is 5
     ([137, 124], [], Halt.TRAP_BYTECODE, 0),                    # thisContext
 ])
 def test_traps_are_precise(code, literals, reason, at):

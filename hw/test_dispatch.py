@@ -107,6 +107,13 @@ def test_entries_are_checked(entries):
         DispatchTable(entries)
 
 
+@pytest.mark.parametrize("bits", [7, 25, 16.0])
+def test_address_bits_are_checked(bits):
+    with pytest.raises(ValueError, match=f"address_bits must be an integer from 8 to 24, "
+                                         f"not {bits!r}"):
+        DispatchTable(64, address_bits=bits)
+
+
 def test_every_fifteenth_flush_sweeps_the_table():
     """Generations 1..15, then a sweep of one cycle per entry (lookups miss,
     fills dropped), then the table works again."""

@@ -32,7 +32,7 @@ def test_the_loop_runs_in_the_software_cores_own_sram(library):
     run, regs, sram = start(SUM_TO_100, [100])
     core = run.core
     model = model_over(library, run)
-    reason, out_regs, retired, cycles, dirty, result = model.run(
+    reason, out_regs, retired, cycles, dirty, result, _ = model.run(
         [regs[name] for name in REGISTERS], regs["op_start"], max_retire=1 << 40)
     assert reason == Halt.RETURNED and result == F.smallint(5050)
     codes, value = software_trace(start(SUM_TO_100, [100])[0])

@@ -30,7 +30,11 @@ __all__ = ["build_model", "VerilatedCore", "REGISTERS", "BuildError"]
 TOP = "bt_core"
 HARNESS = Path(__file__).with_name("harness.cpp")
 #: The register block exchanged with ``bt_run`` (harness.cpp ``R_*``).
-REGISTERS = ("ctx", "home", "method", "rcvr", "ip", "sp")
+REGISTERS = ("ctx", "home", "method", "rcvr", "ip", "sp", "alloc")
+#: ``alloc`` when there is no allocation frame
+NO_FRAME = 0xFFFFFFFF
+#: The core's tables, as ``fill`` numbers them.
+DISPATCH, IMPORTS, EXPORTS = 0, 1, 2
 #: Frames the harness's OutPointer table shadow holds.
 MAX_FRAMES = 32
 
@@ -94,6 +98,8 @@ class VerilatedCore:
                                ctypes.POINTER(ctypes.c_uint32), ctypes.c_uint64,
                                ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)]
         lib.bt_free.argtypes = [ctypes.c_void_p]
+        lib.bt_fill.argtypes = [ctypes.c_void_p] + [ctypes.c_uint32] * 4
+        lib.bt_flush.argtypes = [ctypes.c_void_p]
         lib.bt_histogram.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64),
                                      ctypes.POINTER(ctypes.c_uint64)]
         # The model keeps the buffer's address: the buffer must not move, which
@@ -107,12 +113,13 @@ class VerilatedCore:
             raise ValueError(f"the harness holds at most 64 frames, not {nframes}")
         self.regs = (ctypes.c_uint32 * len(REGISTERS))()
         self.op_start = (ctypes.c_uint32 * nframes)()
-        self.out = (ctypes.c_uint64 * 4)()
+        self.out = (ctypes.c_uint64 * 6)()
 
     def run(self, registers, op_start, max_retire, max_cycles=1 << 40):
         """Run from ``registers`` (a sequence in :data:`REGISTERS` order) until
         the core halts or has retired ``max_retire`` bytecodes.  Answers
-        ``(reason, registers, retired, cycles, dirty, result)``."""
+        ``(reason, registers, retired, cycles, dirty, result, trap_key)``,
+        ``trap_key`` being (high part, key) of what a cache miss missed."""
         if self.sram.buffer_info() != self._buffer:
             raise RuntimeError("the SRAM buffer moved or changed size under the RTL core")
         regs = self.regs
@@ -123,7 +130,15 @@ class VerilatedCore:
         if reason < 0:
             raise RuntimeError(f"the RTL core ran {max_cycles} cycles without halting")
         out = self.out
-        return Halt(reason), regs[:], out[0], out[1], out[2], out[3]
+        return Halt(reason), regs[:], out[0], out[1], out[2], out[3], (out[4], out[5])
+
+    def fill(self, table, key_hi, key, data):
+        """Enter ``(key_hi, key) -> data`` into table DISPATCH, IMPORTS or EXPORTS."""
+        self.lib.bt_fill(self._handle, table, key_hi, key, data)
+
+    def flush(self):
+        """Invalidate the dispatch table and the import and export caches."""
+        self.lib.bt_flush(self._handle)
 
     def take_histogram(self):
         """Cycles per retired bytecode since the last call, from the retire port:

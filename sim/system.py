@@ -56,7 +56,7 @@ def prim_new_method(core, nargs):
 def prim_flush_cache(core, nargs):
     """Blue Book ``primitiveFlushCache`` (89): empty the message dispatch table
     (a method dictionary changed)."""
-    core.mem.dispatch.clear()
+    core.mem.dispatch = {}          # a new table: the RTL core's copy is flushed too
 
 
 def prim_core_left(core, nargs):
