@@ -61,6 +61,8 @@ SPECIAL_ALU = {0: ALUOp.ADD, 1: ALUOp.SUB, 2: ALUOp.LT, 3: ALUOp.GT, 4: ALUOp.LE
                15: ALUOp.OR}
 #: Special selector ``==`` (bytecode 198): identity of two stack words.
 SPECIAL_IDENTITY = 22
+#: Special selector ``class`` (199).
+SPECIAL_CLASS = 23
 #: Words of push_constant 112-119 (112, self, is handled apart).
 CONSTANT_WORDS = (0, F.TRUE, F.FALSE, F.NIL, 0xFFFF, F.smallint(0), F.smallint(1), F.smallint(2))
 
@@ -70,7 +72,7 @@ class Halt(enum.Enum, shape=4):
     RUNNING = 0
     RETURNED = 1            # the base context returned ``result``
     TRAP_BYTECODE = 2       # a bytecode this core does not execute
-    TRAP_PRIMITIVE = 3      # the ALU failed (operand not a SmallInteger, overflow)
+    TRAP_PRIMITIVE = 3      # the ALU failed and the special selectors are not at hand
     TRAP_NOT_BOOLEAN = 4    # a conditional jump on a non-Boolean (mustBeBoolean)
     TRAP_IMPORT = 5         # a word read is an OutPointer (a far reference)
     TRAP_EXPORT = 6         # a pointer would be stored into another frame's block
@@ -128,6 +130,7 @@ class ExecutionCore(wiring.Component):
             "load_sp": In(abits - 1),
             "load_alloc": In(self.fbits),       # the allocation frame ...
             "load_alloc_valid": In(1),          # ... if there is one
+            "load_specials": In(abits),         # the specialSelectors Array, 0 = not resident
             "run": In(1),
             "stop": In(1),
             # the OutPointer table: frame -> byte offset of its OutPointer region
@@ -210,6 +213,7 @@ class ExecutionCore(wiring.Component):
         ip, sp = self.ip, self.sp
         alloc_frame = Signal(self.fbits)
         alloc_valid = Signal()
+        specials = Signal(abits)
         bytecode = Signal(8)
         ext1 = Signal(8)
         top = Signal(16)                 # the stack top, read before EXECUTE
@@ -403,7 +407,13 @@ class ExecutionCore(wiring.Component):
         class_word = Signal(16)
         flags_word = Signal(16)
         counter = Signal(6)
-        nargs = instr.nargs[:3]
+        selector_frame = Signal(self.fbits)
+        special_nargs = Signal(2)
+        with m.Switch(instr.special):
+            for i, (_, n) in enumerate(F.SPECIAL_SELECTORS):
+                with m.Case(i):
+                    m.d.comb += special_nargs.eq(n)
+        nargs = Mux(instr.kind == Kind.SEND_SPECIAL, special_nargs, instr.nargs[:3])
         sender = Signal(abits)
         ret_home = Signal(abits)
         ret_pc = Signal(16)
@@ -419,6 +429,17 @@ class ExecutionCore(wiring.Component):
             m.d.sync += class_index.eq(cls)
             m.next = "SEND_LOOKUP"
 
+        def special_send(reason=Halt.TRAP_BYTECODE):
+            """Blue Book sendSpecialSelectorBytecode without a primitive answer:
+            send the selector of the Firmware's specialSelectors Array (``class``
+            is the software core's, as its primitive always answers)."""
+            with m.If((specials == 0) | (instr.special == SPECIAL_CLASS)):
+                trap(reason)
+            with m.Else():
+                m.d.comb += addr.eq(word_address(specials, instr.special * 2))
+                m.d.sync += selector_frame.eq(frame_of(specials))
+                m.next = "SEND_SELECTOR"
+
         def small(value):
             return Cat(Const(1, 1), value[:15])
 
@@ -430,6 +451,7 @@ class ExecutionCore(wiring.Component):
                                  ip.eq(self.load_ip), sp.eq(self.load_sp),
                                  alloc_frame.eq(self.load_alloc),
                                  alloc_valid.eq(self.load_alloc_valid),
+                                 specials.eq(self.load_specials),
                                  self.reason.eq(Halt.RUNNING), self.cycles.eq(0),
                                  self.dirty.eq(0)]
                 with m.Elif(self.run):
@@ -530,13 +552,14 @@ class ExecutionCore(wiring.Component):
                             m.d.comb += addr.eq(sp - 1)
                             m.next = "BINARY"
                         with m.Else():
-                            trap(Halt.TRAP_BYTECODE)
+                            special_send()
                     with m.Case(Kind.SEND):
                         # Blue Book sendLiteralSelectorBytecode and
                         # singleExtendedSendBytecode (not super, not 132's
                         # three bytes)
                         with m.If(~instr.to_super & (instr.length < 3)):
                             m.d.comb += addr.eq(literal_word)
+                            m.d.sync += selector_frame.eq(frame_of(method))
                             m.next = "SEND_SELECTOR"
                         with m.Else():
                             trap(Halt.TRAP_BYTECODE)
@@ -589,14 +612,15 @@ class ExecutionCore(wiring.Component):
                             with m.Case(index):
                                 m.d.comb += alu.op.eq(op)
                     with m.If(alu.fail):
-                        trap(Halt.TRAP_PRIMITIVE)
+                        # Blue Book: the primitive failed, so the selector is sent
+                        special_send(Halt.TRAP_PRIMITIVE)
                     with m.Else():
                         m.d.comb += [addr.eq(sp - 1), wdata.eq(alu.result), we.eq(1)]
                         retire(sp.eq(sp - 1))
 
             # --- send: Blue Book sendSelector:argumentCount: ----------------------
             with m.State("SEND_SELECTOR"):
-                decode(rdata, frame_of(method), "SEND_RECEIVER_READ")
+                decode(rdata, selector_frame, "SEND_RECEIVER_READ")
             with m.State("SEND_RECEIVER_READ"):
                 m.d.sync += selector.eq(t_value)
                 m.d.comb += addr.eq(sp - nargs)

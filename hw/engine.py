@@ -32,6 +32,7 @@ from .verilated import DISPATCH, EXPORTS, IMPORTS, NO_FRAME, VerilatedCore, buil
 
 __all__ = ["RTLCore", "LockstepMismatch"]
 
+SPECIALS_FIELD = F.FIRMWARE_FIELDS.index("specialSelectors")
 #: bytecode -> its counter of bytecodes the software core executed
 FALLBACK_COUNTER = ["fallback_" + decode(b, 0, 0).kind for b in range(256)]
 
@@ -74,6 +75,20 @@ class RTLCore(Core):
         if old is None or any(a is not b for a, b in zip(tables, old)):
             self.rtl.flush()
             self._tables = tables
+
+    def _special_selectors(self):
+        """Core address of the Firmware's specialSelectors Array if it is
+        resident and known without a trap, else 0 (the RTL core then leaves
+        special sends to the software core)."""
+        mem = self.mem
+        fw = self.firmware.object
+        word = mem.mem[(fw >> 1) + F.OBJ_HEADER_WORDS + SPECIALS_FIELD]
+        base = fw & ~mem.mask
+        if word & 1 or word < F.IMMEDIATE_LIMIT:
+            return 0
+        if base + word < mem.op_abs[fw >> mem.log2]:
+            return base + word
+        return mem.import_cache.get(base + word, 0)
 
     def _fill(self, reason, key_hi, key):
         """Fill the RTL core's table that missed from the software core's, if it
@@ -122,7 +137,8 @@ class RTLCore(Core):
                 alloc = self.mem.alloc_frame
                 reason, regs, retired, cycles, dirty, _, (key_hi, key) = self.rtl.run(
                     (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp,
-                     NO_FRAME if alloc is None else alloc), self._op_starts(), budget)
+                     NO_FRAME if alloc is None else alloc, self._special_selectors()),
+                    self._op_starts(), budget)
                 regs = regs[:6]
                 if self.lockstep and reason == Halt.STOPPED and retired:
                     self._check_against_software(before, regs)
