@@ -131,6 +131,8 @@ class ExecutionCore(wiring.Component):
             "load_alloc": In(self.fbits),       # the allocation frame ...
             "load_alloc_valid": In(1),          # ... if there is one
             "load_specials": In(abits),         # the specialSelectors Array, 0 = not resident
+            "load_formats": In(abits),          # the formatTable Array, 0 = not resident
+            "load_characters": In(abits),       # the characterTable Array, 0 = not resident
             "run": In(1),
             "stop": In(1),
             # the OutPointer table: frame -> byte offset of its OutPointer region
@@ -214,6 +216,8 @@ class ExecutionCore(wiring.Component):
         alloc_frame = Signal(self.fbits)
         alloc_valid = Signal()
         specials = Signal(abits)
+        formats = Signal(abits)
+        characters = Signal(abits)
         bytecode = Signal(8)
         ext1 = Signal(8)
         top = Signal(16)                 # the stack top, read before EXECUTE
@@ -422,6 +426,14 @@ class ExecutionCore(wiring.Component):
         recycle = Signal()
         old_size = Signal(16)
         free_head = Signal(16)
+        prim = Signal(8)
+        obj_words = Signal(16)
+        obj_fmt = Signal(3)
+        named = Signal(11)
+        element_addr = Signal(abits - 1)
+        byte_low = Signal()
+        answer_word = Signal(16)
+        put_byte = Signal(8)
 
         def dispatch_lookup(cls):
             m.d.comb += [dispatch.lookup_valid.eq(1), dispatch.lookup_class.eq(cls),
@@ -452,6 +464,8 @@ class ExecutionCore(wiring.Component):
                                  alloc_frame.eq(self.load_alloc),
                                  alloc_valid.eq(self.load_alloc_valid),
                                  specials.eq(self.load_specials),
+                                 formats.eq(self.load_formats),
+                                 characters.eq(self.load_characters),
                                  self.reason.eq(Halt.RUNNING), self.cycles.eq(0),
                                  self.dirty.eq(0)]
                 with m.Elif(self.run):
@@ -669,7 +683,9 @@ class ExecutionCore(wiring.Component):
                     with m.Else():
                         m.d.comb += addr.eq(word_address(new_rcvr, hv[7:12]))
                         m.next = "QUICK_FIELD"
-                with m.Elif((flag == 7) | (flag != nargs)):
+                with m.Elif(flag == 7):
+                    m.next = "PRIM_EXTENSION_READ"
+                with m.Elif(flag != nargs):
                     trap(Halt.TRAP_METHOD)
                 with m.Elif(~alloc_valid | (alloc_frame != frame_of(ctx))):
                     trap(Halt.TRAP_CONTEXT)
@@ -682,6 +698,162 @@ class ExecutionCore(wiring.Component):
             with m.State("QUICK_WRITE"):
                 m.d.comb += [addr.eq(sp - nargs), wdata.eq(t_word), we.eq(1)]
                 retire(sp.eq(sp - nargs))
+            # --- primitives at: (60), at:put: (61), size (62) -----------------------
+            # Blue Book primitiveAt / primitiveAtPut / primitiveSize on pointer,
+            # word and byte objects.  The core answers only when it is sure the
+            # primitive succeeds; anything else (a failure, a large object, an
+            # index that is not a SmallInteger) is TRAP_METHOD, and the software
+            # core runs the whole send.
+            with m.State("PRIM_EXTENSION_READ"):
+                # the primitive index is in the second-to-last literal
+                m.d.comb += addr.eq(word_address(new_method, m_nlits - 1))
+                m.next = "PRIM_EXTENSION"
+            with m.State("PRIM_EXTENSION"):
+                number = rdata[1:9]
+                m.d.sync += prim.eq(number)
+                supported = (((number == 60) & (nargs == 1)) | ((number == 61) & (nargs == 2)) |
+                             ((number == 62) & (nargs == 0)) |
+                             ((number == 63) & (nargs == 1) & (characters != 0)) |
+                             ((number == 64) & (nargs == 2)))
+                with m.If(supported & ~immediate(new_rcvr)):
+                    m.d.comb += addr.eq(new_rcvr[:abits] >> 1)
+                    m.next = "PRIM_SIZE"
+                with m.Else():
+                    trap(Halt.TRAP_METHOD)
+            with m.State("PRIM_SIZE"):
+                m.d.sync += obj_words.eq(rdata)
+                m.d.comb += addr.eq((new_rcvr[:abits] >> 1) + 2)
+                m.next = "PRIM_FORMAT"
+            with m.State("PRIM_FORMAT"):
+                fmt = rdata[F.FMT_SHIFT:]
+                m.d.sync += [obj_fmt.eq(fmt), named.eq(0)]
+                strings = (prim == 63) | (prim == 64)
+                with m.If(strings & (fmt != F.FMT_BYTES) & (fmt != F.FMT_BYTES_ODD)):
+                    trap(Halt.TRAP_METHOD)
+                with m.Elif((fmt == F.FMT_POINTERS) & (formats != 0)):
+                    m.d.comb += addr.eq((new_rcvr[:abits] >> 1) + 1)
+                    m.next = "PRIM_CLASS"
+                with m.Elif((fmt == F.FMT_WORDS) | (fmt == F.FMT_BYTES) |
+                            (fmt == F.FMT_BYTES_ODD)):
+                    m.d.comb += addr.eq(sp - ((prim == 61) | (prim == 64)))
+                    m.next = "PRIM_INDEX"
+                with m.Else():
+                    trap(Halt.TRAP_METHOD)
+            with m.State("PRIM_CLASS"):
+                # named instance variables, from the Firmware's formatTable
+                m.d.comb += addr.eq(word_address(formats, rdata[:12]))
+                m.next = "PRIM_NAMED"
+            with m.State("PRIM_NAMED"):
+                with m.If(rdata[0]):
+                    m.d.sync += named.eq(rdata[1:12])
+                m.d.comb += addr.eq(sp - ((prim == 61) | (prim == 64)))
+                m.next = "PRIM_INDEX"
+            with m.State("PRIM_INDEX"):
+                body = obj_words - F.OBJ_HEADER_WORDS
+                limit = Signal(17)
+                with m.Switch(obj_fmt):
+                    with m.Case(F.FMT_POINTERS):
+                        m.d.comb += limit.eq(body - named)
+                    with m.Case(F.FMT_WORDS):
+                        m.d.comb += limit.eq(body)
+                    with m.Default():
+                        m.d.comb += limit.eq(body * 2 - obj_fmt[0])
+                index = rdata[1:]                # 1-based, when a positive SmallInteger
+                zero = index - 1
+                element = Signal(abits - 1)
+                m.d.comb += element.eq(Mux(obj_fmt[1], (new_rcvr[:abits] >> 1) + 3 + (zero >> 1),
+                                           (new_rcvr[:abits] >> 1) + 3 + named + zero))
+                m.d.sync += [element_addr.eq(element), byte_low.eq(zero[0])]
+                with m.If(prim == 62):
+                    with m.If(limit > F.SMALLINT_MAX):
+                        trap(Halt.TRAP_METHOD)
+                    with m.Else():
+                        m.d.comb += [addr.eq(sp), wdata.eq(small(limit)), we.eq(1)]
+                        retire()
+                with m.Elif(~rdata[0] | rdata[15] | (index == 0) | (index > limit)):
+                    trap(Halt.TRAP_METHOD)
+                with m.Elif((prim == 60) | (prim == 63)):
+                    m.d.comb += addr.eq(element)
+                    m.next = "PRIM_AT"
+                with m.Else():
+                    m.d.comb += addr.eq(sp)
+                    m.next = "PRIM_PUT_VALUE"
+            with m.State("PRIM_AT"):
+                with m.Switch(obj_fmt):
+                    with m.Case(F.FMT_POINTERS):
+                        translate(rdata, frame_of(new_rcvr), frame_of(ctx), "QUICK_WRITE")
+                    with m.Case(F.FMT_WORDS):
+                        with m.If(rdata > F.SMALLINT_MAX):
+                            trap(Halt.TRAP_METHOD)      # a LargePositiveInteger
+                        with m.Else():
+                            m.d.comb += [addr.eq(sp - 1), wdata.eq(small(rdata)), we.eq(1)]
+                            retire(sp.eq(sp - 1))
+                    with m.Default():
+                        byte = Mux(byte_low, rdata[:8], rdata[8:])
+                        with m.If(prim == 63):
+                            # Blue Book primitiveStringAt: the unique Character
+                            m.d.comb += addr.eq(word_address(characters, byte))
+                            m.next = "PRIM_CHARACTER"
+                        with m.Else():
+                            m.d.comb += [addr.eq(sp - 1), wdata.eq(small(byte)), we.eq(1)]
+                            retire(sp.eq(sp - 1))
+            with m.State("PRIM_CHARACTER"):
+                translate(rdata, frame_of(characters), frame_of(ctx), "QUICK_WRITE")
+            with m.State("PRIM_PUT_VALUE"):
+                m.d.sync += [answer_word.eq(rdata), put_byte.eq(rdata[1:9])]
+                with m.If(prim == 64):
+                    # Blue Book primitiveStringAtPut: the Character's value
+                    decode(rdata, frame_of(ctx), "PRIM_PUT_CHARACTER")
+                with m.Switch(obj_fmt):
+                    with m.Case(F.FMT_POINTERS):
+                        translate(rdata, frame_of(ctx), frame_of(new_rcvr), "PRIM_PUT")
+                    with m.Case(F.FMT_WORDS):
+                        with m.If(~rdata[0] | rdata[15]):
+                            trap(Halt.TRAP_METHOD)
+                        with m.Else():
+                            m.d.sync += t_word.eq(rdata[1:])
+                            m.next = "PRIM_PUT"
+                    with m.Default():
+                        with m.If(prim == 64):
+                            pass
+                        with m.Elif(~rdata[0] | (rdata[1:] > 255)):
+                            trap(Halt.TRAP_METHOD)
+                        with m.Else():
+                            m.d.comb += addr.eq(element_addr)
+                            m.next = "PRIM_PUT_BYTE"
+            with m.State("PRIM_PUT_CHARACTER"):
+                with m.If(immediate(t_value)):
+                    trap(Halt.TRAP_METHOD)
+                with m.Else():
+                    m.d.sync += source.eq(t_value)
+                    m.d.comb += addr.eq((t_value[:abits] >> 1) + 1)
+                    m.next = "PRIM_CHARACTER_CLASS"
+            with m.State("PRIM_CHARACTER_CLASS"):
+                m.d.comb += addr.eq(word_address(source, F.CHARACTER_VALUE))
+                with m.If(rdata[:12] != F.CLASS_INDEX["Character"]):
+                    trap(Halt.TRAP_METHOD)
+                with m.Else():
+                    m.next = "PRIM_CHARACTER_VALUE"
+            with m.State("PRIM_CHARACTER_VALUE"):
+                m.d.sync += put_byte.eq(rdata[1:9])
+                m.d.comb += addr.eq(element_addr)
+                with m.If(~rdata[0]):
+                    trap(Halt.TRAP_METHOD)
+                with m.Else():
+                    m.next = "PRIM_PUT_BYTE"
+            with m.State("PRIM_PUT_BYTE"):
+                byte = put_byte
+                m.d.sync += t_word.eq(Mux(byte_low, Cat(byte, rdata[8:]), Cat(rdata[:8], byte)))
+                m.next = "PRIM_PUT"
+            with m.State("PRIM_PUT"):
+                m.d.comb += [addr.eq(element_addr), wdata.eq(t_word), we.eq(1)]
+                m.d.sync += self.dirty.bit_select(frame_of(new_rcvr), 1).eq(1)
+                m.next = "PRIM_ANSWER_VALUE"
+            with m.State("PRIM_ANSWER_VALUE"):
+                # at:put: answers the value: its word as the context's block holds it
+                m.d.comb += [addr.eq(sp - 2), wdata.eq(answer_word), we.eq(1)]
+                retire(sp.eq(sp - 2))
+
             # --- Blue Book activateNewMethod, with a recycled context -----------
             with m.State("ACTIVATE"):
                 m.d.sync += method_word.eq(t_word)
@@ -931,6 +1103,6 @@ class ExecutionCore(wiring.Component):
 
 
 #: States a translation continues at (``t_cont``).
-CONTINUATIONS = ["PUSH_WRITE", "STORE_WRITE", "ASSOCIATION_FOUND", "SEND_RECEIVER_READ",
+CONTINUATIONS = ["PUSH_WRITE", "STORE_WRITE", "ASSOCIATION_FOUND", "SEND_RECEIVER_READ", "PRIM_PUT",
                  "SEND_RECEIVER_FOUND", "ACTIVATE", "QUICK_WRITE", "RET_SENDER",
-                 "RET_HOME_FOUND", "RET_METHOD_FOUND", "RET_RECEIVER_FOUND"]
+                 "RET_HOME_FOUND", "RET_METHOD_FOUND", "RET_RECEIVER_FOUND", "PRIM_PUT_CHARACTER"]

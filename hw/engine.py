@@ -33,6 +33,8 @@ from .verilated import DISPATCH, EXPORTS, IMPORTS, NO_FRAME, VerilatedCore, buil
 __all__ = ["RTLCore", "LockstepMismatch"]
 
 SPECIALS_FIELD = F.FIRMWARE_FIELDS.index("specialSelectors")
+FORMATS_FIELD = F.FIRMWARE_FIELDS.index("formatTable")
+CHARACTERS_FIELD = F.FIRMWARE_FIELDS.index("characterTable")
 #: bytecode -> its counter of bytecodes the software core executed
 FALLBACK_COUNTER = ["fallback_" + decode(b, 0, 0).kind for b in range(256)]
 
@@ -76,13 +78,14 @@ class RTLCore(Core):
             self.rtl.flush()
             self._tables = tables
 
-    def _special_selectors(self):
-        """Core address of the Firmware's specialSelectors Array if it is
-        resident and known without a trap, else 0 (the RTL core then leaves
-        special sends to the software core)."""
+    def _firmware_array(self, field):
+        """Core address of the Firmware's specialSelectors, formatTable or
+        characterTable Array if it is resident and known without a trap, else
+        0 (the RTL core then leaves special sends, primitives on pointer
+        objects, or String at:, to the software core)."""
         mem = self.mem
         fw = self.firmware.object
-        word = mem.mem[(fw >> 1) + F.OBJ_HEADER_WORDS + SPECIALS_FIELD]
+        word = mem.mem[(fw >> 1) + F.OBJ_HEADER_WORDS + field]
         base = fw & ~mem.mask
         if word & 1 or word < F.IMMEDIATE_LIMIT:
             return 0
@@ -137,7 +140,8 @@ class RTLCore(Core):
                 alloc = self.mem.alloc_frame
                 reason, regs, retired, cycles, dirty, _, (key_hi, key) = self.rtl.run(
                     (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp,
-                     NO_FRAME if alloc is None else alloc, self._special_selectors()),
+                     NO_FRAME if alloc is None else alloc, self._firmware_array(SPECIALS_FIELD),
+                     self._firmware_array(FORMATS_FIELD), self._firmware_array(CHARACTERS_FIELD)),
                     self._op_starts(), budget)
                 regs = regs[:6]
                 if self.lockstep and reason == Halt.STOPPED and retired:

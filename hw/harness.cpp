@@ -53,7 +53,9 @@ extern "C" {
 // Register block shared with Python (hw/verilated.py, REGISTERS):
 // R_ALLOC is the allocation frame, or 0xFFFFFFFF for none.
 // R_SPECIALS is the specialSelectors Array's core address, 0 if not resident.
-enum { R_CTX, R_HOME, R_METHOD, R_RCVR, R_IP, R_SP, R_ALLOC, R_SPECIALS, R_COUNT };
+// R_FORMATS and R_CHARACTERS the formatTable's and characterTable's.
+enum { R_CTX, R_HOME, R_METHOD, R_RCVR, R_IP, R_SP, R_ALLOC, R_SPECIALS, R_FORMATS,
+       R_CHARACTERS, R_COUNT };
 
 void* bt_new(uint16_t* mem, uint32_t words, uint32_t nframes) {
     if (nframes > 64) return nullptr;
@@ -116,6 +118,8 @@ int bt_run(void* p, uint32_t* regs, const uint32_t* op_start, uint64_t max_retir
     t->load_alloc_valid = regs[R_ALLOC] != 0xFFFFFFFFu;
     t->load_alloc = regs[R_ALLOC] & 0xFFFF;
     t->load_specials = regs[R_SPECIALS];
+    t->load_formats = regs[R_FORMATS];
+    t->load_characters = regs[R_CHARACTERS];
     t->load = 1;
     tick(h);
     t->load = 0;

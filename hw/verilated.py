@@ -30,7 +30,8 @@ __all__ = ["build_model", "VerilatedCore", "REGISTERS", "BuildError"]
 TOP = "bt_core"
 HARNESS = Path(__file__).with_name("harness.cpp")
 #: The register block exchanged with ``bt_run`` (harness.cpp ``R_*``).
-REGISTERS = ("ctx", "home", "method", "rcvr", "ip", "sp", "alloc", "specials")
+REGISTERS = ("ctx", "home", "method", "rcvr", "ip", "sp", "alloc", "specials", "formats",
+             "characters")
 #: ``alloc`` when there is no allocation frame
 NO_FRAME = 0xFFFFFFFF
 #: The core's tables, as ``fill`` numbers them.
