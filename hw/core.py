@@ -433,6 +433,7 @@ class ExecutionCore(wiring.Component):
         element_addr = Signal(abits - 1)
         byte_low = Signal()
         answer_word = Signal(16)
+        block_rcvr = Signal(vbits)
         put_byte = Signal(8)
 
         def dispatch_lookup(cls):
@@ -715,7 +716,12 @@ class ExecutionCore(wiring.Component):
                              ((number == 62) & (nargs == 0)) |
                              ((number == 63) & (nargs == 1) & (characters != 0)) |
                              ((number == 64) & (nargs == 2)))
-                with m.If(supported & ~immediate(new_rcvr)):
+                with m.If(immediate(new_rcvr)):
+                    trap(Halt.TRAP_METHOD)
+                with m.Elif(number == 81):
+                    m.d.comb += addr.eq((new_rcvr[:abits] >> 1) + 1)
+                    m.next = "VALUE_CLASS"
+                with m.Elif(supported):
                     m.d.comb += addr.eq(new_rcvr[:abits] >> 1)
                     m.next = "PRIM_SIZE"
                 with m.Else():
@@ -853,6 +859,85 @@ class ExecutionCore(wiring.Component):
                 # at:put: answers the value: its word as the context's block holds it
                 m.d.comb += [addr.eq(sp - 2), wdata.eq(answer_word), we.eq(1)]
                 retire(sp.eq(sp - 2))
+
+            # --- Blue Book primitiveValue (81): a BlockContext of this frame -----
+            with m.State("VALUE_CLASS"):
+                m.d.comb += addr.eq(word_address(new_rcvr, F.CTX_NARGS))
+                with m.If((rdata[:12] != F.CLASS_INDEX["BlockContext"]) |
+                          (frame_of(new_rcvr) != frame_of(ctx))):
+                    trap(Halt.TRAP_METHOD)
+                with m.Else():
+                    m.next = "VALUE_NARGS"
+            with m.State("VALUE_NARGS"):
+                m.d.comb += addr.eq(word_address(new_rcvr, F.CTX_HOME))
+                with m.If(rdata != small(nargs)):
+                    trap(Halt.TRAP_METHOD)
+                with m.Else():
+                    m.next = "VALUE_HOME"
+            with m.State("VALUE_HOME"):
+                decode(rdata, frame_of(new_rcvr), "VALUE_HOME_FOUND")
+            with m.State("VALUE_HOME_FOUND"):
+                m.d.sync += ret_home.eq(t_value)
+                m.d.comb += addr.eq(word_address(t_value, F.CTX_METHOD))
+                with m.If(immediate(t_value)):
+                    trap(Halt.TRAP_METHOD)
+                with m.Else():
+                    m.next = "VALUE_METHOD"
+            with m.State("VALUE_METHOD"):
+                decode(rdata, frame_of(ret_home), "VALUE_METHOD_FOUND")
+            with m.State("VALUE_METHOD_FOUND"):
+                m.d.sync += new_method.eq(t_value)
+                m.d.comb += addr.eq(word_address(ret_home, F.CTX_RECEIVER))
+                m.next = "VALUE_RECEIVER"
+            with m.State("VALUE_RECEIVER"):
+                decode(rdata, frame_of(ret_home), "VALUE_RECEIVER_FOUND")
+            with m.State("VALUE_RECEIVER_FOUND"):
+                m.d.sync += block_rcvr.eq(t_value)
+                m.d.comb += addr.eq(word_address(new_rcvr, F.CTX_STARTPC))
+                m.next = "VALUE_START"
+            with m.State("VALUE_START"):
+                # from here on nothing traps: the caller's registers first
+                m.d.sync += ret_pc.eq(rdata)
+                m.d.comb += [addr.eq(word_address(ctx, F.CTX_PC)), we.eq(1),
+                             wdata.eq(small(ip + instr.length + 1))]
+                m.next = "VALUE_W_SP"
+            with m.State("VALUE_W_SP"):
+                m.d.comb += [addr.eq(word_address(ctx, F.CTX_STACKP)), we.eq(1),
+                             wdata.eq(small(sp - nargs - 1 - (ctx >> 1) - CTX_WORD_OFFSET))]
+                m.next = "VALUE_W_CALLER"
+            with m.State("VALUE_W_CALLER"):
+                m.d.comb += [addr.eq(word_address(new_rcvr, F.CTX_SENDER)), we.eq(1),
+                             wdata.eq(ctx[:lb])]
+                m.next = "VALUE_W_PC"
+            with m.State("VALUE_W_PC"):
+                m.d.comb += [addr.eq(word_address(new_rcvr, F.CTX_PC)), we.eq(1),
+                             wdata.eq(ret_pc)]
+                m.next = "VALUE_W_STACKP"
+            with m.State("VALUE_W_STACKP"):
+                m.d.comb += [addr.eq(word_address(new_rcvr, F.CTX_STACKP)), we.eq(1),
+                             wdata.eq(small(nargs))]
+                m.d.sync += [counter.eq(0),
+                             self.dirty.bit_select(frame_of(new_rcvr), 1).eq(1)]
+                with m.If(nargs == 0):
+                    m.next = "VALUE_DONE"
+                with m.Else():
+                    m.next = "VALUE_ARG_READ"
+            with m.State("VALUE_ARG_READ"):
+                m.d.comb += addr.eq(sp - nargs + 1 + counter)
+                m.next = "VALUE_ARG_WRITE"
+            with m.State("VALUE_ARG_WRITE"):
+                m.d.comb += [addr.eq((new_rcvr[:abits] >> 1) + CTX_WORD_OFFSET + 1 + counter),
+                             wdata.eq(rdata), we.eq(1)]
+                m.d.sync += counter.eq(counter + 1)
+                with m.If(counter == nargs - 1):
+                    m.next = "VALUE_DONE"
+                with m.Else():
+                    m.next = "VALUE_ARG_READ"
+            with m.State("VALUE_DONE"):
+                retire(ctx.eq(new_rcvr), home.eq(ret_home), method.eq(new_method),
+                       rcvr.eq(block_rcvr),
+                       sp.eq((new_rcvr[:abits] >> 1) + CTX_WORD_OFFSET + nargs),
+                       next_ip=(ret_pc >> 1) - 1)
 
             # --- Blue Book activateNewMethod, with a recycled context -----------
             with m.State("ACTIVATE"):
@@ -1105,4 +1190,5 @@ class ExecutionCore(wiring.Component):
 #: States a translation continues at (``t_cont``).
 CONTINUATIONS = ["PUSH_WRITE", "STORE_WRITE", "ASSOCIATION_FOUND", "SEND_RECEIVER_READ", "PRIM_PUT",
                  "SEND_RECEIVER_FOUND", "ACTIVATE", "QUICK_WRITE", "RET_SENDER",
-                 "RET_HOME_FOUND", "RET_METHOD_FOUND", "RET_RECEIVER_FOUND", "PRIM_PUT_CHARACTER"]
+                 "RET_HOME_FOUND", "RET_METHOD_FOUND", "RET_RECEIVER_FOUND", "PRIM_PUT_CHARACTER",
+                 "VALUE_HOME_FOUND", "VALUE_METHOD_FOUND", "VALUE_RECEIVER_FOUND"]
