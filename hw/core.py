@@ -38,7 +38,7 @@ with its extension byte in the next SRAM word), and one to three execute
 cycles; docs/architecture.md section 14 gives the counts per class.
 """
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -236,9 +236,18 @@ class ExecutionCore(wiring.Component):
             """A SmallInteger or nil/false/true: the same word in every block."""
             return word[0] | (word < F.IMMEDIATE_LIMIT)
 
+        # One OutPointer-region comparator for the whole core: every state
+        # checks at most one (word, frame) pair, so the table is read once.
+        far_word = Signal(16)
+        far_frame = Signal(self.fbits)
+        far_result = Signal()
+        m.d.comb += far_result.eq(~immediate(far_word) & (far_word >= op_start[far_frame]))
+
         def far(word, frame):
-            """A stored word that is one of ``frame``'s OutPointers."""
-            return ~immediate(word) & (word >= op_start[frame])
+            """A stored word that is one of ``frame``'s OutPointers (one
+            (word, frame) pair per state: the comparator is shared)."""
+            m.d.comb += [far_word.eq(word), far_frame.eq(frame)]
+            return far_result
 
         def crosses(word, src, dst):
             """Moving a stored word from frame ``src`` into frame ``dst`` needs a
@@ -249,9 +258,33 @@ class ExecutionCore(wiring.Component):
             """The core address of near pointer ``word`` of ``frame``."""
             return Cat(word[:lb], frame)
 
+        # One adder forms every object address: a state names the object and
+        # the word offset (header words 0-2, body from 3) it reads or writes.
+        oa_base = Signal(abits)
+        oa_offset = Signal(16)
+        object_address = Signal(abits - 1)
+        m.d.comb += object_address.eq((oa_base >> 1) + oa_offset)
+
+        def object_word(value, offset):
+            """SRAM word address of word ``offset`` of object ``value`` (one
+            object address per state: the adder is shared)."""
+            m.d.comb += [oa_base.eq(value[:abits]), oa_offset.eq(offset)]
+            return object_address
+
+        # One adder forms every stack address and stack pointer update.
+        so_offset = Signal(signed(8))
+        stack_address = Signal(abits - 1)
+        m.d.comb += stack_address.eq(sp + so_offset)
+
+        def stack_word(offset):
+            """SRAM word address ``offset`` words above the stack top (one
+            offset per state: the adder is shared by the address and ``sp``)."""
+            m.d.comb += so_offset.eq(offset)
+            return stack_address
+
         def word_address(value, field):
             """SRAM word address of body word ``field`` of object ``value``."""
-            return (value[:abits] >> 1) + F.OBJ_HEADER_WORDS + field
+            return object_word(value, F.OBJ_HEADER_WORDS + field)
 
         def header_word(frame, index):
             """SRAM word address of block header word ``index`` of ``frame``."""
@@ -339,20 +372,23 @@ class ExecutionCore(wiring.Component):
             m.next = "T_IMPORT"
 
         def decode(word, src, cont):
+            is_far = far(word, src)
             with m.If(immediate(word)):
                 m.d.sync += [t_value.eq(word), t_word.eq(word)]
                 m.next = cont
-            with m.Elif(far(word, src)):
+            with m.Elif(is_far):
                 import_lookup(word, src, src, 1, cont)
             with m.Else():
                 m.d.sync += [t_value.eq(object_at(src, word)), t_word.eq(word)]
                 m.next = cont
 
-        def translate(word, src, dst, cont):
+        def translate(word, src, dst, cont, is_far=None):
+            if is_far is None:
+                is_far = far(word, src)
             with m.If(immediate(word)):
                 m.d.sync += [t_value.eq(word), t_word.eq(word)]
                 m.next = cont
-            with m.Elif(far(word, src)):
+            with m.Elif(is_far):
                 import_lookup(word, src, dst, 0, cont)
             with m.Elif(src != dst):
                 export_lookup(object_at(src, word), dst, cont)
@@ -378,24 +414,26 @@ class ExecutionCore(wiring.Component):
 
         def push(word, src):
             """Push stored ``word`` of the frame holding ``src`` onto the stack."""
-            with m.If(~far(word, frame_of(src)) & ~crosses(word, src, ctx)):
-                m.d.comb += [addr.eq(sp + 1), wdata.eq(word), we.eq(1)]
-                retire(sp.eq(sp + 1))
+            is_far = far(word, frame_of(src))
+            with m.If(~is_far & ~crosses(word, src, ctx)):
+                m.d.comb += [addr.eq(stack_word(1)), wdata.eq(word), we.eq(1)]
+                retire(sp.eq(stack_word(1)))
             with m.Else():
-                translate(word, frame_of(src), frame_of(ctx), "PUSH_WRITE")
+                translate(word, frame_of(src), frame_of(ctx), "PUSH_WRITE", is_far)
 
         def store(word_addr, holder, dirty=True):
             """Store the stack top into ``word_addr`` of the object ``holder``."""
-            with m.If(~far(top, frame_of(ctx)) & ~crosses(top, ctx, holder)):
+            is_far = far(top, frame_of(ctx))
+            with m.If(~is_far & ~crosses(top, ctx, holder)):
                 m.d.comb += [addr.eq(word_addr), wdata.eq(top), we.eq(1)]
-                updates = [sp.eq(sp - instr.pop)]
+                updates = [sp.eq(stack_word(-instr.pop))]
                 if dirty:
                     updates.append(self.dirty.bit_select(frame_of(holder), 1).eq(1))
                 retire(*updates)
             with m.Else():
                 m.d.sync += [store_addr.eq(word_addr), store_frame.eq(frame_of(holder)),
                              store_dirty.eq(dirty)]
-                translate(top, frame_of(ctx), frame_of(holder), "STORE_WRITE")
+                translate(top, frame_of(ctx), frame_of(holder), "STORE_WRITE", is_far)
 
         # --- sends and returns -------------------------------------------------
         selector = Signal(abits)
@@ -512,7 +550,7 @@ class ExecutionCore(wiring.Component):
                         with m.Else():
                             trap(Halt.TRAP_BYTECODE)
                     with m.Case(Kind.PUSH_TEMPORARY):
-                        m.d.comb += addr.eq((home >> 1) + TEMP0 + instr.index)
+                        m.d.comb += addr.eq(object_word(home, TEMP0 + instr.index))
                         m.d.sync += source.eq(home)
                         m.next = "PUSH_READ"
                     with m.Case(Kind.PUSH_LITERAL_CONSTANT):
@@ -526,45 +564,45 @@ class ExecutionCore(wiring.Component):
                         with m.If(instr.constant == 0):
                             # self: a register value, stored relative to the context's block
                             with m.If(~rcvr_is_object):
-                                m.d.comb += [addr.eq(sp + 1), wdata.eq(rcvr[:16]), we.eq(1)]
-                                retire(sp.eq(sp + 1))
+                                m.d.comb += [addr.eq(stack_word(1)), wdata.eq(rcvr[:16]), we.eq(1)]
+                                retire(sp.eq(stack_word(1)))
                             with m.Elif(frame_of(rcvr) != frame_of(ctx)):
                                 encode(rcvr, frame_of(ctx), "PUSH_WRITE")
                             with m.Else():
-                                m.d.comb += [addr.eq(sp + 1), wdata.eq(rcvr[:lb]), we.eq(1)]
-                                retire(sp.eq(sp + 1))
+                                m.d.comb += [addr.eq(stack_word(1)), wdata.eq(rcvr[:lb]), we.eq(1)]
+                                retire(sp.eq(stack_word(1)))
                         with m.Else():
                             value = Signal(16)
                             with m.Switch(instr.constant):
                                 for k, w in enumerate(CONSTANT_WORDS):
                                     with m.Case(k):
                                         m.d.comb += value.eq(w)
-                            m.d.comb += [addr.eq(sp + 1), wdata.eq(value), we.eq(1)]
-                            retire(sp.eq(sp + 1))
+                            m.d.comb += [addr.eq(stack_word(1)), wdata.eq(value), we.eq(1)]
+                            retire(sp.eq(stack_word(1)))
                     with m.Case(Kind.STORE_TEMPORARY):
-                        store((home >> 1) + TEMP0 + instr.index, home, dirty=False)
+                        store(object_word(home, TEMP0 + instr.index), home, dirty=False)
                     with m.Case(Kind.STORE_RECEIVER_VARIABLE):
                         with m.If(rcvr_is_object):
                             store(word_address(rcvr, instr.index), rcvr)
                         with m.Else():
                             trap(Halt.TRAP_BYTECODE)
                     with m.Case(Kind.POP):
-                        retire(sp.eq(sp - 1))
+                        retire(sp.eq(stack_word(-1)))
                     with m.Case(Kind.DUPLICATE):
-                        m.d.comb += [addr.eq(sp + 1), wdata.eq(top), we.eq(1)]
-                        retire(sp.eq(sp + 1))
+                        m.d.comb += [addr.eq(stack_word(1)), wdata.eq(top), we.eq(1)]
+                        retire(sp.eq(stack_word(1)))
                     with m.Case(Kind.JUMP):
                         retire(jump=instr.offset)
                     with m.Case(Kind.JUMP_IF):
                         with m.If((top == F.TRUE) | (top == F.FALSE)):
                             taken = (top == F.TRUE) == instr.on_true
-                            retire(sp.eq(sp - 1), jump=Mux(taken, instr.offset, 0))
+                            retire(sp.eq(stack_word(-1)), jump=Mux(taken, instr.offset, 0))
                         with m.Else():
                             trap(Halt.TRAP_NOT_BOOLEAN)
                     with m.Case(Kind.SEND_SPECIAL):
                         with m.If(Cat(*(instr.special == i for i in SPECIAL_ALU)).any() |
                                   (instr.special == SPECIAL_IDENTITY)):
-                            m.d.comb += addr.eq(sp - 1)
+                            m.d.comb += addr.eq(stack_word(-1))
                             m.next = "BINARY"
                         with m.Else():
                             special_send()
@@ -591,13 +629,13 @@ class ExecutionCore(wiring.Component):
             with m.State("PUSH_READ"):
                 push(rdata, source)
             with m.State("PUSH_WRITE"):
-                m.d.comb += [addr.eq(sp + 1), wdata.eq(t_word), we.eq(1)]
-                retire(sp.eq(sp + 1))
+                m.d.comb += [addr.eq(stack_word(1)), wdata.eq(t_word), we.eq(1)]
+                retire(sp.eq(stack_word(1)))
             with m.State("STORE_WRITE"):
                 m.d.comb += [addr.eq(store_addr), wdata.eq(t_word), we.eq(1)]
                 with m.If(store_dirty):
                     m.d.sync += self.dirty.bit_select(store_frame, 1).eq(1)
-                retire(sp.eq(sp - instr.pop))
+                retire(sp.eq(stack_word(-instr.pop)))
             with m.State("ASSOCIATION"):
                 # the literal is the Association (Blue Book pushLiteralVariableBytecode)
                 decode(rdata, frame_of(method), "ASSOCIATION_FOUND")
@@ -617,9 +655,9 @@ class ExecutionCore(wiring.Component):
                 with m.If(instr.special == SPECIAL_IDENTITY):
                     # both words are stored in the context's block: the same
                     # object is the same word (one OutPointer per target, section 4)
-                    m.d.comb += [addr.eq(sp - 1), wdata.eq(Mux(rdata == top, F.TRUE, F.FALSE)),
+                    m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(Mux(rdata == top, F.TRUE, F.FALSE)),
                                  we.eq(1)]
-                    retire(sp.eq(sp - 1))
+                    retire(sp.eq(stack_word(-1)))
                 with m.Else():
                     m.d.comb += [alu.a.eq(rdata), alu.b.eq(top)]
                     with m.Switch(instr.special):
@@ -630,15 +668,15 @@ class ExecutionCore(wiring.Component):
                         # Blue Book: the primitive failed, so the selector is sent
                         special_send(Halt.TRAP_PRIMITIVE)
                     with m.Else():
-                        m.d.comb += [addr.eq(sp - 1), wdata.eq(alu.result), we.eq(1)]
-                        retire(sp.eq(sp - 1))
+                        m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(alu.result), we.eq(1)]
+                        retire(sp.eq(stack_word(-1)))
 
             # --- send: Blue Book sendSelector:argumentCount: ----------------------
             with m.State("SEND_SELECTOR"):
                 decode(rdata, selector_frame, "SEND_RECEIVER_READ")
             with m.State("SEND_RECEIVER_READ"):
                 m.d.sync += selector.eq(t_value)
-                m.d.comb += addr.eq(sp - nargs)
+                m.d.comb += addr.eq(stack_word(-nargs))
                 with m.If(immediate(t_value)):
                     trap(Halt.TRAP_BYTECODE)
                 with m.Else():
@@ -658,7 +696,7 @@ class ExecutionCore(wiring.Component):
                 with m.Elif(immediate(t_value)):
                     trap(Halt.TRAP_BYTECODE)
                 with m.Else():
-                    m.d.comb += addr.eq((t_value[:abits] >> 1) + 1)
+                    m.d.comb += addr.eq(object_word(t_value, 1))
                     m.next = "SEND_CLASS"
             with m.State("SEND_CLASS"):
                 dispatch_lookup(rdata[:12])
@@ -676,7 +714,7 @@ class ExecutionCore(wiring.Component):
                 flag = hv[12:15]
                 m.d.sync += [m_ntemps.eq(hv[7:12]), m_large.eq(hv[6]), m_nlits.eq(hv[:6])]
                 with m.If(flag == 5):
-                    retire(sp.eq(sp - nargs))           # quick return of self
+                    retire(sp.eq(stack_word(-nargs)))           # quick return of self
                 with m.Elif(flag == 6):
                     # quick return of instance variable hv[7:12]
                     with m.If(immediate(new_rcvr)):
@@ -697,8 +735,8 @@ class ExecutionCore(wiring.Component):
             with m.State("QUICK_FIELD"):
                 translate(rdata, frame_of(new_rcvr), frame_of(ctx), "QUICK_WRITE")
             with m.State("QUICK_WRITE"):
-                m.d.comb += [addr.eq(sp - nargs), wdata.eq(t_word), we.eq(1)]
-                retire(sp.eq(sp - nargs))
+                m.d.comb += [addr.eq(stack_word(-nargs)), wdata.eq(t_word), we.eq(1)]
+                retire(sp.eq(stack_word(-nargs)))
             # --- primitives at: (60), at:put: (61), size (62) -----------------------
             # Blue Book primitiveAt / primitiveAtPut / primitiveSize on pointer,
             # word and byte objects.  The core answers only when it is sure the
@@ -719,16 +757,16 @@ class ExecutionCore(wiring.Component):
                 with m.If(immediate(new_rcvr)):
                     trap(Halt.TRAP_METHOD)
                 with m.Elif(number == 81):
-                    m.d.comb += addr.eq((new_rcvr[:abits] >> 1) + 1)
+                    m.d.comb += addr.eq(object_word(new_rcvr, 1))
                     m.next = "VALUE_CLASS"
                 with m.Elif(supported):
-                    m.d.comb += addr.eq(new_rcvr[:abits] >> 1)
+                    m.d.comb += addr.eq(object_word(new_rcvr, 0))
                     m.next = "PRIM_SIZE"
                 with m.Else():
                     trap(Halt.TRAP_METHOD)
             with m.State("PRIM_SIZE"):
                 m.d.sync += obj_words.eq(rdata)
-                m.d.comb += addr.eq((new_rcvr[:abits] >> 1) + 2)
+                m.d.comb += addr.eq(object_word(new_rcvr, 2))
                 m.next = "PRIM_FORMAT"
             with m.State("PRIM_FORMAT"):
                 fmt = rdata[F.FMT_SHIFT:]
@@ -737,11 +775,11 @@ class ExecutionCore(wiring.Component):
                 with m.If(strings & (fmt != F.FMT_BYTES) & (fmt != F.FMT_BYTES_ODD)):
                     trap(Halt.TRAP_METHOD)
                 with m.Elif((fmt == F.FMT_POINTERS) & (formats != 0)):
-                    m.d.comb += addr.eq((new_rcvr[:abits] >> 1) + 1)
+                    m.d.comb += addr.eq(object_word(new_rcvr, 1))
                     m.next = "PRIM_CLASS"
                 with m.Elif((fmt == F.FMT_WORDS) | (fmt == F.FMT_BYTES) |
                             (fmt == F.FMT_BYTES_ODD)):
-                    m.d.comb += addr.eq(sp - ((prim == 61) | (prim == 64)))
+                    m.d.comb += addr.eq(stack_word(-((prim == 61) | (prim == 64))))
                     m.next = "PRIM_INDEX"
                 with m.Else():
                     trap(Halt.TRAP_METHOD)
@@ -752,7 +790,7 @@ class ExecutionCore(wiring.Component):
             with m.State("PRIM_NAMED"):
                 with m.If(rdata[0]):
                     m.d.sync += named.eq(rdata[1:12])
-                m.d.comb += addr.eq(sp - ((prim == 61) | (prim == 64)))
+                m.d.comb += addr.eq(stack_word(-((prim == 61) | (prim == 64))))
                 m.next = "PRIM_INDEX"
             with m.State("PRIM_INDEX"):
                 body = obj_words - F.OBJ_HEADER_WORDS
@@ -767,8 +805,8 @@ class ExecutionCore(wiring.Component):
                 index = rdata[1:]                # 1-based, when a positive SmallInteger
                 zero = index - 1
                 element = Signal(abits - 1)
-                m.d.comb += element.eq(Mux(obj_fmt[1], (new_rcvr[:abits] >> 1) + 3 + (zero >> 1),
-                                           (new_rcvr[:abits] >> 1) + 3 + named + zero))
+                m.d.comb += element.eq(object_word(
+                    new_rcvr, F.OBJ_HEADER_WORDS + Mux(obj_fmt[1], zero >> 1, named + zero)))
                 m.d.sync += [element_addr.eq(element), byte_low.eq(zero[0])]
                 with m.If(prim == 62):
                     with m.If(limit > F.SMALLINT_MAX):
@@ -792,8 +830,8 @@ class ExecutionCore(wiring.Component):
                         with m.If(rdata > F.SMALLINT_MAX):
                             trap(Halt.TRAP_METHOD)      # a LargePositiveInteger
                         with m.Else():
-                            m.d.comb += [addr.eq(sp - 1), wdata.eq(small(rdata)), we.eq(1)]
-                            retire(sp.eq(sp - 1))
+                            m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(small(rdata)), we.eq(1)]
+                            retire(sp.eq(stack_word(-1)))
                     with m.Default():
                         byte = Mux(byte_low, rdata[:8], rdata[8:])
                         with m.If(prim == 63):
@@ -801,8 +839,8 @@ class ExecutionCore(wiring.Component):
                             m.d.comb += addr.eq(word_address(characters, byte))
                             m.next = "PRIM_CHARACTER"
                         with m.Else():
-                            m.d.comb += [addr.eq(sp - 1), wdata.eq(small(byte)), we.eq(1)]
-                            retire(sp.eq(sp - 1))
+                            m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(small(byte)), we.eq(1)]
+                            retire(sp.eq(stack_word(-1)))
             with m.State("PRIM_CHARACTER"):
                 translate(rdata, frame_of(characters), frame_of(ctx), "QUICK_WRITE")
             with m.State("PRIM_PUT_VALUE"):
@@ -832,7 +870,7 @@ class ExecutionCore(wiring.Component):
                     trap(Halt.TRAP_METHOD)
                 with m.Else():
                     m.d.sync += source.eq(t_value)
-                    m.d.comb += addr.eq((t_value[:abits] >> 1) + 1)
+                    m.d.comb += addr.eq(object_word(t_value, 1))
                     m.next = "PRIM_CHARACTER_CLASS"
             with m.State("PRIM_CHARACTER_CLASS"):
                 m.d.comb += addr.eq(word_address(source, F.CHARACTER_VALUE))
@@ -857,8 +895,8 @@ class ExecutionCore(wiring.Component):
                 m.next = "PRIM_ANSWER_VALUE"
             with m.State("PRIM_ANSWER_VALUE"):
                 # at:put: answers the value: its word as the context's block holds it
-                m.d.comb += [addr.eq(sp - 2), wdata.eq(answer_word), we.eq(1)]
-                retire(sp.eq(sp - 2))
+                m.d.comb += [addr.eq(stack_word(-2)), wdata.eq(answer_word), we.eq(1)]
+                retire(sp.eq(stack_word(-2)))
 
             # --- Blue Book primitiveValue (81): a BlockContext of this frame -----
             with m.State("VALUE_CLASS"):
@@ -923,10 +961,10 @@ class ExecutionCore(wiring.Component):
                 with m.Else():
                     m.next = "VALUE_ARG_READ"
             with m.State("VALUE_ARG_READ"):
-                m.d.comb += addr.eq(sp - nargs + 1 + counter)
+                m.d.comb += addr.eq(stack_word((1 + counter - nargs).as_signed()))
                 m.next = "VALUE_ARG_WRITE"
             with m.State("VALUE_ARG_WRITE"):
-                m.d.comb += [addr.eq((new_rcvr[:abits] >> 1) + CTX_WORD_OFFSET + 1 + counter),
+                m.d.comb += [addr.eq(object_word(new_rcvr, CTX_WORD_OFFSET + 1 + counter)),
                              wdata.eq(rdata), we.eq(1)]
                 m.d.sync += counter.eq(counter + 1)
                 with m.If(counter == nargs - 1):
@@ -936,7 +974,7 @@ class ExecutionCore(wiring.Component):
             with m.State("VALUE_DONE"):
                 retire(ctx.eq(new_rcvr), home.eq(ret_home), method.eq(new_method),
                        rcvr.eq(block_rcvr),
-                       sp.eq((new_rcvr[:abits] >> 1) + CTX_WORD_OFFSET + nargs),
+                       sp.eq(object_word(new_rcvr, CTX_WORD_OFFSET + nargs)),
                        next_ip=(ret_pc >> 1) - 1)
 
             # --- Blue Book activateNewMethod, with a recycled context -----------
@@ -955,11 +993,11 @@ class ExecutionCore(wiring.Component):
                     m.next = "ACT_LINK"
             with m.State("ACT_LINK"):
                 m.d.sync += link.eq(rdata)
-                m.d.comb += addr.eq((new_ctx >> 1) + 1)
+                m.d.comb += addr.eq(object_word(new_ctx, 1))
                 m.next = "ACT_CLASS_WORD"
             with m.State("ACT_CLASS_WORD"):
                 m.d.sync += class_word.eq(rdata)
-                m.d.comb += addr.eq((new_ctx >> 1) + 2)
+                m.d.comb += addr.eq(object_word(new_ctx, 2))
                 m.next = "ACT_FLAGS_WORD"
             with m.State("ACT_FLAGS_WORD"):
                 # from here on nothing traps: the writes begin
@@ -969,22 +1007,22 @@ class ExecutionCore(wiring.Component):
                              wdata.eq(link), we.eq(1)]
                 m.next = "ACT_W_CLASS"
             with m.State("ACT_W_CLASS"):
-                m.d.comb += [addr.eq((new_ctx >> 1) + 1), we.eq(1),
+                m.d.comb += [addr.eq(object_word(new_ctx, 1)), we.eq(1),
                              wdata.eq((class_word & ~F.CLASS_INDEX_MASK & 0xFFFF) |
                                       F.CLASS_INDEX["MethodContext"])]
                 m.next = "ACT_W_FLAGS"
             with m.State("ACT_W_FLAGS"):
-                m.d.comb += [addr.eq((new_ctx >> 1) + 2), we.eq(1),
+                m.d.comb += [addr.eq(object_word(new_ctx, 2)), we.eq(1),
                              wdata.eq((F.FMT_POINTERS << F.FMT_SHIFT) |
                                       (flags_word & F.HASH_MASK))]
                 m.d.sync += counter.eq(0)
                 m.next = "ACT_COPY_READ"
             with m.State("ACT_COPY_READ"):
                 # the receiver and arguments move unchanged: same frame
-                m.d.comb += addr.eq(sp - nargs + counter)
+                m.d.comb += addr.eq(stack_word((counter - nargs).as_signed()))
                 m.next = "ACT_COPY_WRITE"
             with m.State("ACT_COPY_WRITE"):
-                m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_RECEIVER) + counter),
+                m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_RECEIVER + counter)),
                              wdata.eq(rdata), we.eq(1)]
                 m.d.sync += counter.eq(counter + 1)
                 with m.If(counter == nargs):
@@ -1047,7 +1085,7 @@ class ExecutionCore(wiring.Component):
                     m.next = "RET_PC"
             with m.State("RET_PC"):
                 m.d.sync += ret_pc.eq(rdata)
-                m.d.comb += addr.eq((sender >> 1) + 1)
+                m.d.comb += addr.eq(object_word(sender, 1))
                 with m.If(rdata == F.NIL):
                     trap(Halt.TRAP_RETURN)              # cannotReturn:
                 with m.Else():
@@ -1097,15 +1135,15 @@ class ExecutionCore(wiring.Component):
                 with m.If(~instr.top & (instr.constant == 0)):
                     m.d.sync += value_word.eq(rdata)
                 # Blue Book: a context that never escaped dies on return
-                m.d.comb += addr.eq(ctx >> 1)
+                m.d.comb += addr.eq(object_word(ctx, 0))
                 m.next = "RET_SIZE"
             with m.State("RET_SIZE"):
                 m.d.sync += old_size.eq(rdata)
-                m.d.comb += addr.eq((ctx >> 1) + 1)
+                m.d.comb += addr.eq(object_word(ctx, 1))
                 m.next = "RET_OLD_CLASS"
             with m.State("RET_OLD_CLASS"):
                 m.d.sync += class_word.eq(rdata)
-                m.d.comb += addr.eq((ctx >> 1) + 2)
+                m.d.comb += addr.eq(object_word(ctx, 2))
                 m.next = "RET_OLD_FLAGS"
             with m.State("RET_OLD_FLAGS"):
                 m.d.sync += flags_word.eq(rdata)
@@ -1129,7 +1167,7 @@ class ExecutionCore(wiring.Component):
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_PC)), wdata.eq(F.NIL), we.eq(1)]
                 m.next = "RET_W_VALUE"
             with m.State("RET_W_VALUE"):
-                m.d.comb += [addr.eq((sender >> 1) + CTX_WORD_OFFSET + (ret_stackp >> 1) + 1),
+                m.d.comb += [addr.eq(object_word(sender, CTX_WORD_OFFSET + 1 + (ret_stackp >> 1))),
                              wdata.eq(value_word), we.eq(1)]
                 m.next = "RET_W_STACKP"
             with m.State("RET_W_STACKP"):
@@ -1140,11 +1178,11 @@ class ExecutionCore(wiring.Component):
                 with m.Else():
                     m.next = "RET_DONE"
             with m.State("RET_W_FREE_CLASS"):
-                m.d.comb += [addr.eq((ctx >> 1) + 1), we.eq(1),
+                m.d.comb += [addr.eq(object_word(ctx, 1)), we.eq(1),
                              wdata.eq(class_word & ~F.CLASS_INDEX_MASK & 0xFFFF)]
                 m.next = "RET_W_FREE_FLAGS"
             with m.State("RET_W_FREE_FLAGS"):
-                m.d.comb += [addr.eq((ctx >> 1) + 2), we.eq(1),
+                m.d.comb += [addr.eq(object_word(ctx, 2)), we.eq(1),
                              wdata.eq((F.FMT_FREE << F.FMT_SHIFT) | (flags_word & F.HASH_MASK))]
                 m.next = "RET_W_LINK"
             with m.State("RET_W_LINK"):
@@ -1159,7 +1197,7 @@ class ExecutionCore(wiring.Component):
             with m.State("RET_DONE"):
                 retire(ctx.eq(sender), home.eq(ret_home), method.eq(new_method),
                        rcvr.eq(new_rcvr),
-                       sp.eq((sender >> 1) + CTX_WORD_OFFSET + (ret_stackp >> 1) + 1),
+                       sp.eq(object_word(sender, CTX_WORD_OFFSET + 1 + (ret_stackp >> 1))),
                        next_ip=(ret_pc >> 1) - 1)
 
             # --- the translation caches -------------------------------------------
