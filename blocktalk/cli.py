@@ -35,12 +35,16 @@ def _sram_size(text):
     return value
 
 
-def _add_machine_options(p):
+def _add_engine_option(p):
     p.add_argument("--engine", choices=("vm", "rtl", "cosim"), default="vm",
                    help="execution engine: vm = the software core (default); rtl = the "
                    "Amaranth core simulated by Verilator, the software core handling "
                    "what it traps on; cosim = rtl with every bytecode checked against "
                    "the software core in lockstep")
+
+
+def _add_machine_options(p):
+    _add_engine_option(p)
     p.add_argument("--block-size", type=_block_size, default=F.DEFAULT_BLOCK_SIZE,
                    metavar="BYTES", help="block size, a power of two from 4096 to 65536 "
                    f"(default {F.DEFAULT_BLOCK_SIZE})")
@@ -93,6 +97,7 @@ def make_parser():
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--count", type=int, default=499, metavar="N",
                    help="bytecodes to execute (default 499)")
+    _add_engine_option(p)
     p.add_argument("--sram-size", type=_sram_size, default=None, metavar="BYTES",
                    help="core SRAM in bytes")
     p.add_argument("--stats", action="store_true", help="counters on stderr")
@@ -115,6 +120,7 @@ def make_parser():
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--bytecodes", type=int, default=1_000_000, metavar="N",
                    help="bytecodes to execute (default 1000000)")
+    _add_engine_option(p)
     p.add_argument("--sram-size", type=_sram_size, default=None, metavar="BYTES",
                    help="core SRAM in bytes")
     p.add_argument("--stats", action="store_true", help="counters on stderr")

