@@ -616,6 +616,10 @@ class ExecutionCore(wiring.Component):
                             m.next = "SEND_SELECTOR"
                         with m.Else():
                             trap(Halt.TRAP_BYTECODE)
+                    with m.Case(Kind.PUSH_CONTEXT):
+                        # Blue Book pushActiveContextBytecode: the context escapes
+                        m.d.comb += addr.eq(object_word(ctx, 1))
+                        m.next = "PUSH_CONTEXT_CLASS"
                     with m.Case(Kind.RETURN):
                         # Blue Book returnBytecode: 120-124 from a method
                         # (home is the context), 125 a block's value to its caller
@@ -628,6 +632,14 @@ class ExecutionCore(wiring.Component):
                         trap(Halt.TRAP_BYTECODE)
             with m.State("PUSH_READ"):
                 push(rdata, source)
+            with m.State("PUSH_CONTEXT_CLASS"):
+                # a MethodContext is marked escaped (receiver map true), so
+                # that it is not recycled when it returns
+                with m.If(rdata[:12] == F.CLASS_INDEX["MethodContext"]):
+                    m.d.comb += [addr.eq(word_address(ctx, F.CTX_RECEIVER_MAP)),
+                                 wdata.eq(F.TRUE), we.eq(1)]
+                m.d.sync += t_word.eq(ctx[:lb])
+                m.next = "PUSH_WRITE"
             with m.State("PUSH_WRITE"):
                 m.d.comb += [addr.eq(stack_word(1)), wdata.eq(t_word), we.eq(1)]
                 retire(sp.eq(stack_word(1)))
