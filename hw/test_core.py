@@ -103,7 +103,7 @@ def test_a_loop_runs_as_in_the_software_core():
     ([118, 32, 176, 124], [16383], Halt.TRAP_PRIMITIVE, 2),     # ... 1 + 16383 overflows
     ([115, 153, 117, 124], [], Halt.TRAP_NOT_BOOLEAN, 1),       # nil ifFalse:
     ([117, 208, 124], [5], Halt.TRAP_BYTECODE, 1),              # a selector that is 5
-    ([137, 124], [], Halt.TRAP_BYTECODE, 0),                    # thisContext
+    ([133, 0, 124], [5], Halt.TRAP_BYTECODE, 0),                # a super send
 ])
 def test_traps_are_precise(code, literals, reason, at):
     """The core stops before the bytecode it cannot do, with ip and sp as the
