@@ -294,15 +294,28 @@ class ExecutionCore(wiring.Component):
         # that the state machine skips the extension and stack-top reads an
         # instruction does not need.  In EXTEND it sees the extension byte
         # arriving from the next word.
+        #
+        # The last code word read is kept (``code_latch``): a bytecode in the
+        # same word -- the odd one of a pair, or the one after an extension
+        # read -- is decoded in FETCH, without a read.  A write to that word
+        # (or a new run: the host may have written anything) forgets it.
         in_decode = Signal()
         in_extend = Signal()
+        latch_hit = Signal()
+        code_latch = Signal(16)
+        code_latch_addr = Signal(abits - 1)
+        code_latch_valid = Signal()
+        code_data = Signal(16)
         arriving = Signal(8)
         m.d.comb += [
-            arriving.eq(Mux(ip[0], rdata[:8], rdata[8:])),
+            code_data.eq(Mux(latch_hit, code_latch, rdata)),
+            arriving.eq(Mux(ip[0], code_data[:8], code_data[8:])),
             dec.bytecode.eq(Mux(in_decode, arriving, bytecode)),
-            dec.ext1.eq(Mux(in_decode, rdata[:8], Mux(in_extend, rdata[8:], ext1))),
+            dec.ext1.eq(Mux(in_decode, code_data[:8], Mux(in_extend, rdata[8:], ext1))),
             dec.ext2.eq(0),
         ]
+        with m.If(we & (addr == code_latch_addr)):
+            m.d.sync += code_latch_valid.eq(0)
         needs_top = Signal()
         m.d.comb += needs_top.eq(
             (instr.kind == Kind.STORE_TEMPORARY) | (instr.kind == Kind.STORE_RECEIVER_VARIABLE) |
@@ -508,19 +521,15 @@ class ExecutionCore(wiring.Component):
                                  self.reason.eq(Halt.RUNNING), self.cycles.eq(0),
                                  self.dirty.eq(0)]
                 with m.Elif(self.run):
-                    m.d.sync += [running.eq(1), self.reason.eq(Halt.RUNNING)]
+                    m.d.sync += [running.eq(1), self.reason.eq(Halt.RUNNING),
+                                 code_latch_valid.eq(0)]
                     m.next = "FETCH"
-            with m.State("FETCH"):
-                with m.If(self.stop):
-                    trap(Halt.STOPPED)
-                with m.Else():
-                    m.d.comb += addr.eq(code_word)
-                    m.next = "DECODE"
-            with m.State("DECODE"):
+
+            def decode_step():
                 # big-endian: an even ip is the word's high byte, and the
                 # extension byte is then its low byte; an odd ip's is in the next word
                 m.d.comb += in_decode.eq(1)
-                m.d.sync += [bytecode.eq(arriving), ext1.eq(rdata[:8])]
+                m.d.sync += [bytecode.eq(arriving), ext1.eq(code_data[:8])]
                 with m.If(ip[0] & (instr.length > 1)):
                     m.d.comb += addr.eq(code_word + 1)
                     m.next = "EXTEND"
@@ -529,9 +538,24 @@ class ExecutionCore(wiring.Component):
                     m.next = "TOP"
                 with m.Else():
                     m.next = "EXECUTE"
+
+            with m.State("FETCH"):
+                with m.If(self.stop):
+                    trap(Halt.STOPPED)
+                with m.Elif(code_latch_valid & (code_latch_addr == code_word)):
+                    m.d.comb += latch_hit.eq(1)
+                    decode_step()
+                with m.Else():
+                    m.d.comb += addr.eq(code_word)
+                    m.next = "DECODE"
+            with m.State("DECODE"):
+                m.d.sync += [code_latch.eq(rdata), code_latch_addr.eq(code_word),
+                             code_latch_valid.eq(1)]
+                decode_step()
             with m.State("EXTEND"):
                 m.d.comb += in_extend.eq(1)
-                m.d.sync += ext1.eq(rdata[8:])
+                m.d.sync += [ext1.eq(rdata[8:]), code_latch.eq(rdata),
+                             code_latch_addr.eq(code_word + 1), code_latch_valid.eq(1)]
                 m.d.comb += addr.eq(sp)
                 with m.If(needs_top):
                     m.next = "TOP"
