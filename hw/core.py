@@ -485,6 +485,7 @@ class ExecutionCore(wiring.Component):
         byte_low = Signal()
         answer_word = Signal(16)
         block_rcvr = Signal(vbits)
+        ret_sp = Signal(abits - 1)
         put_byte = Signal(8)
 
         def dispatch_lookup(cls):
@@ -503,6 +504,11 @@ class ExecutionCore(wiring.Component):
                 m.d.comb += addr.eq(word_address(specials, instr.special * 2))
                 m.d.sync += selector_frame.eq(frame_of(specials))
                 m.next = "SEND_SELECTOR"
+
+        def return_done():
+            """Blue Book returnValue:to: completes: the sender is active."""
+            retire(ctx.eq(sender), home.eq(ret_home), method.eq(new_method),
+                   rcvr.eq(new_rcvr), sp.eq(ret_sp), next_ip=(ret_pc >> 1) - 1)
 
         def small(value):
             return Cat(Const(1, 1), value[:15])
@@ -1165,11 +1171,14 @@ class ExecutionCore(wiring.Component):
                     for k, w in enumerate((0, F.TRUE, F.FALSE, F.NIL)):
                         with m.Case(k):
                             m.d.sync += value_word.eq(Mux(instr.top, top, w))
-                m.d.comb += addr.eq(word_address(ctx, F.CTX_RECEIVER))
-                m.next = "RET_SELF"
-            with m.State("RET_SELF"):
                 with m.If(~instr.top & (instr.constant == 0)):
-                    m.d.sync += value_word.eq(rdata)
+                    m.d.comb += addr.eq(word_address(ctx, F.CTX_RECEIVER))
+                    m.next = "RET_SELF"
+                with m.Else():
+                    m.d.comb += addr.eq(object_word(ctx, 0))
+                    m.next = "RET_SIZE"
+            with m.State("RET_SELF"):
+                m.d.sync += value_word.eq(rdata)
                 # Blue Book: a context that never escaped dies on return
                 m.d.comb += addr.eq(object_word(ctx, 0))
                 m.next = "RET_SIZE"
@@ -1203,6 +1212,7 @@ class ExecutionCore(wiring.Component):
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_PC)), wdata.eq(F.NIL), we.eq(1)]
                 m.next = "RET_W_VALUE"
             with m.State("RET_W_VALUE"):
+                m.d.sync += ret_sp.eq(addr)       # the pushed value is the new stack top
                 m.d.comb += [addr.eq(object_word(sender, CTX_WORD_OFFSET + 1 + (ret_stackp >> 1))),
                              wdata.eq(value_word), we.eq(1)]
                 m.next = "RET_W_STACKP"
@@ -1212,7 +1222,7 @@ class ExecutionCore(wiring.Component):
                 with m.If(recycle):
                     m.next = "RET_W_FREE_CLASS"
                 with m.Else():
-                    m.next = "RET_DONE"
+                    return_done()
             with m.State("RET_W_FREE_CLASS"):
                 m.d.comb += [addr.eq(object_word(ctx, 1)), we.eq(1),
                              wdata.eq(class_word & ~F.CLASS_INDEX_MASK & 0xFFFF)]
@@ -1229,12 +1239,7 @@ class ExecutionCore(wiring.Component):
                                  old_size == F.SMALL_CONTEXT_FIELDS + 3,
                                  F.BH_FREE_SMALL_CONTEXTS, F.BH_FREE_LARGE_CONTEXTS))),
                              wdata.eq(ctx[:lb]), we.eq(1)]
-                m.next = "RET_DONE"
-            with m.State("RET_DONE"):
-                retire(ctx.eq(sender), home.eq(ret_home), method.eq(new_method),
-                       rcvr.eq(new_rcvr),
-                       sp.eq(object_word(sender, CTX_WORD_OFFSET + 1 + (ret_stackp >> 1))),
-                       next_ip=(ret_pc >> 1) - 1)
+                return_done()
 
             # --- the translation caches -------------------------------------------
             with m.State("T_IMPORT"):
