@@ -344,10 +344,25 @@ class ExecutionCore(wiring.Component):
                 m.d.sync += [self.trap_key_hi.eq(key_hi), self.trap_key.eq(key)]
             m.next = "HALTED"
 
-        def retire(*updates, jump=None, next_ip=None):
+        # The stack top is also kept in a register (written through to SRAM):
+        # after a bytecode that leaves a known value on top, the next one that
+        # needs the top skips its read.
+        tos = Signal(16)
+        tos_valid = Signal()
+
+        def retire(*updates, jump=None, next_ip=None, new_top=None, top_kept=None):
+            """Complete the bytecode.  ``new_top``: the word it left on top of
+            the stack; ``top_kept``: a condition under which the top is
+            unchanged (else the top is unknown)."""
             if next_ip is None:
                 next_ip = ip + instr.length + (jump if jump is not None else 0)
             m.d.sync += [*updates, ip.eq(next_ip)]
+            if new_top is not None:
+                m.d.sync += [tos.eq(new_top), tos_valid.eq(1)]
+            elif top_kept is not None:
+                m.d.sync += tos_valid.eq(tos_valid & top_kept)
+            else:
+                m.d.sync += tos_valid.eq(0)
             m.d.comb += [self.retire.eq(1), self.retire_ip.eq(ip),
                          self.retire_bytecode.eq(bytecode)]
             m.next = "FETCH"
@@ -430,7 +445,7 @@ class ExecutionCore(wiring.Component):
             is_far = far(word, frame_of(src))
             with m.If(~is_far & ~crosses(word, src, ctx)):
                 m.d.comb += [addr.eq(stack_word(1)), wdata.eq(word), we.eq(1)]
-                retire(sp.eq(stack_word(1)))
+                retire(sp.eq(stack_word(1)), new_top=word)
             with m.Else():
                 translate(word, frame_of(src), frame_of(ctx), "PUSH_WRITE", is_far)
 
@@ -442,7 +457,7 @@ class ExecutionCore(wiring.Component):
                 updates = [sp.eq(stack_word(-instr.pop))]
                 if dirty:
                     updates.append(self.dirty.bit_select(frame_of(holder), 1).eq(1))
-                retire(*updates)
+                retire(*updates, top_kept=~instr.pop)
             with m.Else():
                 m.d.sync += [store_addr.eq(word_addr), store_frame.eq(frame_of(holder)),
                              store_dirty.eq(dirty)]
@@ -528,7 +543,7 @@ class ExecutionCore(wiring.Component):
                                  self.dirty.eq(0)]
                 with m.Elif(self.run):
                     m.d.sync += [running.eq(1), self.reason.eq(Halt.RUNNING),
-                                 code_latch_valid.eq(0)]
+                                 code_latch_valid.eq(0), tos_valid.eq(0)]
                     m.next = "FETCH"
 
             def decode_step():
@@ -540,10 +555,17 @@ class ExecutionCore(wiring.Component):
                     m.d.comb += addr.eq(code_word + 1)
                     m.next = "EXTEND"
                 with m.Elif(needs_top):
-                    m.d.comb += addr.eq(sp)
-                    m.next = "TOP"
+                    fetch_top()
                 with m.Else():
                     m.next = "EXECUTE"
+
+            def fetch_top():
+                with m.If(tos_valid):
+                    m.d.sync += top.eq(tos)
+                    m.next = "EXECUTE"
+                with m.Else():
+                    m.d.comb += addr.eq(sp)
+                    m.next = "TOP"
 
             with m.State("FETCH"):
                 with m.If(self.stop):
@@ -562,9 +584,8 @@ class ExecutionCore(wiring.Component):
                 m.d.comb += in_extend.eq(1)
                 m.d.sync += [ext1.eq(rdata[8:]), code_latch.eq(rdata),
                              code_latch_addr.eq(code_word + 1), code_latch_valid.eq(1)]
-                m.d.comb += addr.eq(sp)
                 with m.If(needs_top):
-                    m.next = "TOP"
+                    fetch_top()
                 with m.Else():
                     m.next = "EXECUTE"
             with m.State("TOP"):
@@ -595,12 +616,12 @@ class ExecutionCore(wiring.Component):
                             # self: a register value, stored relative to the context's block
                             with m.If(~rcvr_is_object):
                                 m.d.comb += [addr.eq(stack_word(1)), wdata.eq(rcvr[:16]), we.eq(1)]
-                                retire(sp.eq(stack_word(1)))
+                                retire(sp.eq(stack_word(1)), new_top=rcvr[:16])
                             with m.Elif(frame_of(rcvr) != frame_of(ctx)):
                                 encode(rcvr, frame_of(ctx), "PUSH_WRITE")
                             with m.Else():
                                 m.d.comb += [addr.eq(stack_word(1)), wdata.eq(rcvr[:lb]), we.eq(1)]
-                                retire(sp.eq(stack_word(1)))
+                                retire(sp.eq(stack_word(1)), new_top=rcvr[:lb])
                         with m.Else():
                             value = Signal(16)
                             with m.Switch(instr.constant):
@@ -608,7 +629,7 @@ class ExecutionCore(wiring.Component):
                                     with m.Case(k):
                                         m.d.comb += value.eq(w)
                             m.d.comb += [addr.eq(stack_word(1)), wdata.eq(value), we.eq(1)]
-                            retire(sp.eq(stack_word(1)))
+                            retire(sp.eq(stack_word(1)), new_top=value)
                     with m.Case(Kind.STORE_TEMPORARY):
                         store(object_word(home, TEMP0 + instr.index), home, dirty=False)
                     with m.Case(Kind.STORE_RECEIVER_VARIABLE):
@@ -620,9 +641,9 @@ class ExecutionCore(wiring.Component):
                         retire(sp.eq(stack_word(-1)))
                     with m.Case(Kind.DUPLICATE):
                         m.d.comb += [addr.eq(stack_word(1)), wdata.eq(top), we.eq(1)]
-                        retire(sp.eq(stack_word(1)))
+                        retire(sp.eq(stack_word(1)), new_top=top)
                     with m.Case(Kind.JUMP):
-                        retire(jump=instr.offset)
+                        retire(jump=instr.offset, top_kept=1)
                     with m.Case(Kind.JUMP_IF):
                         with m.If((top == F.TRUE) | (top == F.FALSE)):
                             taken = (top == F.TRUE) == instr.on_true
@@ -672,12 +693,12 @@ class ExecutionCore(wiring.Component):
                 m.next = "PUSH_WRITE"
             with m.State("PUSH_WRITE"):
                 m.d.comb += [addr.eq(stack_word(1)), wdata.eq(t_word), we.eq(1)]
-                retire(sp.eq(stack_word(1)))
+                retire(sp.eq(stack_word(1)), new_top=t_word)
             with m.State("STORE_WRITE"):
                 m.d.comb += [addr.eq(store_addr), wdata.eq(t_word), we.eq(1)]
                 with m.If(store_dirty):
                     m.d.sync += self.dirty.bit_select(store_frame, 1).eq(1)
-                retire(sp.eq(stack_word(-instr.pop)))
+                retire(sp.eq(stack_word(-instr.pop)), top_kept=~instr.pop)
             with m.State("ASSOCIATION"):
                 # the literal is the Association (Blue Book pushLiteralVariableBytecode)
                 decode(rdata, frame_of(method), "ASSOCIATION_FOUND")
@@ -697,9 +718,9 @@ class ExecutionCore(wiring.Component):
                 with m.If(instr.special == SPECIAL_IDENTITY):
                     # both words are stored in the context's block: the same
                     # object is the same word (one OutPointer per target, section 4)
-                    m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(Mux(rdata == top, F.TRUE, F.FALSE)),
-                                 we.eq(1)]
-                    retire(sp.eq(stack_word(-1)))
+                    identical = Mux(rdata == top, F.TRUE, F.FALSE)
+                    m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(identical), we.eq(1)]
+                    retire(sp.eq(stack_word(-1)), new_top=identical)
                 with m.Else():
                     m.d.comb += [alu.a.eq(rdata), alu.b.eq(top)]
                     with m.Switch(instr.special):
@@ -711,7 +732,7 @@ class ExecutionCore(wiring.Component):
                         special_send(Halt.TRAP_PRIMITIVE)
                     with m.Else():
                         m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(alu.result), we.eq(1)]
-                        retire(sp.eq(stack_word(-1)))
+                        retire(sp.eq(stack_word(-1)), new_top=alu.result)
 
             # --- send: Blue Book sendSelector:argumentCount: ----------------------
             with m.State("SEND_SELECTOR"):
@@ -778,7 +799,7 @@ class ExecutionCore(wiring.Component):
                 translate(rdata, frame_of(new_rcvr), frame_of(ctx), "QUICK_WRITE")
             with m.State("QUICK_WRITE"):
                 m.d.comb += [addr.eq(stack_word(-nargs)), wdata.eq(t_word), we.eq(1)]
-                retire(sp.eq(stack_word(-nargs)))
+                retire(sp.eq(stack_word(-nargs)), new_top=t_word)
             # --- primitives at: (60), at:put: (61), size (62) -----------------------
             # Blue Book primitiveAt / primitiveAtPut / primitiveSize on pointer,
             # word and byte objects.  The core answers only when it is sure the
@@ -855,7 +876,7 @@ class ExecutionCore(wiring.Component):
                         trap(Halt.TRAP_METHOD)
                     with m.Else():
                         m.d.comb += [addr.eq(sp), wdata.eq(small(limit)), we.eq(1)]
-                        retire()
+                        retire(new_top=small(limit))
                 with m.Elif(~rdata[0] | rdata[15] | (index == 0) | (index > limit)):
                     trap(Halt.TRAP_METHOD)
                 with m.Elif((prim == 60) | (prim == 63)):
@@ -873,7 +894,7 @@ class ExecutionCore(wiring.Component):
                             trap(Halt.TRAP_METHOD)      # a LargePositiveInteger
                         with m.Else():
                             m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(small(rdata)), we.eq(1)]
-                            retire(sp.eq(stack_word(-1)))
+                            retire(sp.eq(stack_word(-1)), new_top=small(rdata))
                     with m.Default():
                         byte = Mux(byte_low, rdata[:8], rdata[8:])
                         with m.If(prim == 63):
@@ -882,7 +903,7 @@ class ExecutionCore(wiring.Component):
                             m.next = "PRIM_CHARACTER"
                         with m.Else():
                             m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(small(byte)), we.eq(1)]
-                            retire(sp.eq(stack_word(-1)))
+                            retire(sp.eq(stack_word(-1)), new_top=small(byte))
             with m.State("PRIM_CHARACTER"):
                 translate(rdata, frame_of(characters), frame_of(ctx), "QUICK_WRITE")
             with m.State("PRIM_PUT_VALUE"):
@@ -938,7 +959,7 @@ class ExecutionCore(wiring.Component):
             with m.State("PRIM_ANSWER_VALUE"):
                 # at:put: answers the value: its word as the context's block holds it
                 m.d.comb += [addr.eq(stack_word(-2)), wdata.eq(answer_word), we.eq(1)]
-                retire(sp.eq(stack_word(-2)))
+                retire(sp.eq(stack_word(-2)), new_top=answer_word)
 
             # --- Blue Book primitiveValue (81): a BlockContext of this frame -----
             with m.State("VALUE_CLASS"):
