@@ -352,13 +352,14 @@ class ExecutionCore(wiring.Component):
 
         def retire(*updates, jump=None, next_ip=None, new_top=None, top_kept=None):
             """Complete the bytecode.  ``new_top``: the word it left on top of
-            the stack; ``top_kept``: a condition under which the top is
-            unchanged (else the top is unknown)."""
+            the stack, which is always the word it writes there this cycle
+            (``wdata``: so the register has one source); ``top_kept``: a
+            condition under which the top is unchanged (else it is unknown)."""
             if next_ip is None:
                 next_ip = ip + instr.length + (jump if jump is not None else 0)
             m.d.sync += [*updates, ip.eq(next_ip)]
             if new_top is not None:
-                m.d.sync += [tos.eq(new_top), tos_valid.eq(1)]
+                m.d.sync += [tos.eq(wdata), tos_valid.eq(1)]
             elif top_kept is not None:
                 m.d.sync += tos_valid.eq(tos_valid & top_kept)
             else:
