@@ -1,18 +1,20 @@
 """The execution core: fetch, decode and execute Blue Book bytecodes from SRAM.
 
-This slice of issue 4's core runs the bytecodes that touch only the active
-context, its receiver and its method: pushes (receiver variables,
-temporaries, literal constants and variables, self, constants), stores and
-pops into receiver variables, temporaries and literal variables, pop,
-duplicate, the jumps, the SmallInteger special sends through
-:class:`~blocktalk.hw.alu.SmallIntegerALU`, and the return of a base
-context's value.  Anything else -- another bytecode, an ALU failure, a
-conditional jump on a non-Boolean, a word that is an OutPointer (an *import*),
-a pointer that would have to be stored into another frame's block (an
-*export*) -- **traps**: the core stops before the bytecode with every
-register as it was (a precise trap) and reports the reason in ``reason``.
-Whoever drives the core then executes that bytecode (the software core does,
-for :mod:`blocktalk.hw.engine`) and lets the core go on.
+In hardware: pushes, stores and pops of every kind, the jumps, the
+SmallInteger special sends through :class:`~blocktalk.hw.alu.SmallIntegerALU`
+and ``==``; sends of literal and special selectors through the dispatch table
+(quick returns, activation in a recycled context of the allocation frame);
+the primitives ``at:``/``at:put:``/``size`` (60-62), String ``at:``/``at:put:``
+(63, 64) and block ``value``/``value:`` (81); method and block returns
+(recycling the returning context); ``thisContext``.  Words that cross blocks
+are translated through the import and export caches.  Anything else -- a
+super send, a primitive the core does not do or that fails, a cache miss, no
+recycled context, a non-local return -- **traps**: the core stops before the
+bytecode with every register as it was (a precise trap), and reports the
+reason in ``reason`` and what missed in ``trap_key_hi``/``trap_key``.  Whoever
+drives the core then fills the table that missed or executes that bytecode
+(the software core does, for :mod:`blocktalk.hw.engine`) and lets the core go
+on.  docs/architecture.md section 14 lists the reasons and the host port.
 
 Registers are those of the software core (``sim/core.py``): ``ctx``,
 ``home``, ``method`` and ``rcvr`` hold values as a core does (core byte
@@ -33,9 +35,12 @@ SB_SPRAM256KA.  With ``memory="internal"`` the core owns it (an
 ``mem_*`` port leaves the core, so that a C++ simulation can serve it from the
 software core's own SRAM buffer (:mod:`blocktalk.hw.verilated`).
 
-Each bytecode takes a fetch cycle, a decode cycle (two for an instruction
-with its extension byte in the next SRAM word), and one to three execute
-cycles; docs/architecture.md section 14 gives the counts per class.
+One state machine: a fetch (skipped when the bytecode is in the code word
+read last), a decode, a stack-top read (skipped when the top is in its
+register), then one state per memory access of the bytecode.  The states of
+each Blue Book routine are named after it; one adder forms object addresses,
+one stack addresses, and one comparator checks OutPointer regions, so each
+state names its operands instead of building its own.
 """
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
