@@ -505,8 +505,7 @@ class ExecutionCore(wiring.Component):
         element_addr = Signal(abits - 1)
         byte_low = Signal()
         answer_word = Signal(16)
-        home_rcvr = Signal(vbits)        # fetchContextRegisters' receiver
-        home_for_value = Signal()        # ... for a block's value (else a return)
+        block_rcvr = Signal(vbits)
         ret_sp = Signal(abits - 1)
         put_byte = Signal(8)
 
@@ -530,7 +529,7 @@ class ExecutionCore(wiring.Component):
         def return_done():
             """Blue Book returnValue:to: completes: the sender is active."""
             retire(ctx.eq(sender), home.eq(ret_home), method.eq(new_method),
-                   rcvr.eq(home_rcvr), sp.eq(ret_sp), next_ip=(ret_pc >> 1) - 1)
+                   rcvr.eq(new_rcvr), sp.eq(ret_sp), next_ip=(ret_pc >> 1) - 1)
 
         def small(value):
             return Cat(Const(1, 1), value[:15])
@@ -983,8 +982,26 @@ class ExecutionCore(wiring.Component):
                 with m.Else():
                     m.next = "VALUE_HOME"
             with m.State("VALUE_HOME"):
-                m.d.sync += home_for_value.eq(1)
-                decode(rdata, frame_of(new_rcvr), "HOME_FOUND")
+                decode(rdata, frame_of(new_rcvr), "VALUE_HOME_FOUND")
+            with m.State("VALUE_HOME_FOUND"):
+                m.d.sync += ret_home.eq(t_value)
+                m.d.comb += addr.eq(word_address(t_value, F.CTX_METHOD))
+                with m.If(immediate(t_value)):
+                    trap(Halt.TRAP_METHOD)
+                with m.Else():
+                    m.next = "VALUE_METHOD"
+            with m.State("VALUE_METHOD"):
+                decode(rdata, frame_of(ret_home), "VALUE_METHOD_FOUND")
+            with m.State("VALUE_METHOD_FOUND"):
+                m.d.sync += new_method.eq(t_value)
+                m.d.comb += addr.eq(word_address(ret_home, F.CTX_RECEIVER))
+                m.next = "VALUE_RECEIVER"
+            with m.State("VALUE_RECEIVER"):
+                decode(rdata, frame_of(ret_home), "VALUE_RECEIVER_FOUND")
+            with m.State("VALUE_RECEIVER_FOUND"):
+                m.d.sync += block_rcvr.eq(t_value)
+                m.d.comb += addr.eq(word_address(new_rcvr, F.CTX_STARTPC))
+                m.next = "VALUE_START"
             with m.State("VALUE_START"):
                 # from here on nothing traps: the caller's registers first
                 m.d.sync += ret_pc.eq(rdata)
@@ -1025,7 +1042,7 @@ class ExecutionCore(wiring.Component):
                     m.next = "VALUE_ARG_READ"
             with m.State("VALUE_DONE"):
                 retire(ctx.eq(new_rcvr), home.eq(ret_home), method.eq(new_method),
-                       rcvr.eq(home_rcvr),
+                       rcvr.eq(block_rcvr),
                        sp.eq(object_word(new_rcvr, CTX_WORD_OFFSET + nargs)),
                        next_ip=(ret_pc >> 1) - 1)
 
@@ -1143,46 +1160,36 @@ class ExecutionCore(wiring.Component):
                 with m.Else():
                     m.next = "RET_CLASS"
             with m.State("RET_CLASS"):
-                m.d.sync += home_for_value.eq(0)
                 with m.If(rdata[:12] == F.CLASS_INDEX["MethodContext"]):
                     m.d.sync += ret_home.eq(sender)
                     m.d.comb += addr.eq(word_address(sender, F.CTX_METHOD))
-                    m.next = "HOME_METHOD"
+                    m.next = "RET_METHOD"
                 with m.Elif(rdata[:12] == F.CLASS_INDEX["BlockContext"]):
                     m.d.comb += addr.eq(word_address(sender, F.CTX_HOME))
                     m.next = "RET_HOME"
                 with m.Else():
                     trap(Halt.TRAP_RETURN)
             with m.State("RET_HOME"):
-                decode(rdata, frame_of(sender), "HOME_FOUND")
-
-            # --- Blue Book fetchContextRegisters: the home's method and receiver,
-            # for a return (to the sender) and for a block's value
-            with m.State("HOME_FOUND"):
+                decode(rdata, frame_of(sender), "RET_HOME_FOUND")
+            with m.State("RET_HOME_FOUND"):
                 m.d.sync += ret_home.eq(t_value)
                 m.d.comb += addr.eq(word_address(t_value, F.CTX_METHOD))
-                with m.If(immediate(t_value) & home_for_value):
-                    trap(Halt.TRAP_METHOD)
-                with m.Elif(immediate(t_value)):
+                with m.If(immediate(t_value)):
                     trap(Halt.TRAP_RETURN)
                 with m.Else():
-                    m.next = "HOME_METHOD"
-            with m.State("HOME_METHOD"):
-                decode(rdata, frame_of(ret_home), "HOME_METHOD_FOUND")
-            with m.State("HOME_METHOD_FOUND"):
+                    m.next = "RET_METHOD"
+            with m.State("RET_METHOD"):
+                decode(rdata, frame_of(ret_home), "RET_METHOD_FOUND")
+            with m.State("RET_METHOD_FOUND"):
                 m.d.sync += new_method.eq(t_value)
                 m.d.comb += addr.eq(word_address(ret_home, F.CTX_RECEIVER))
-                m.next = "HOME_RECEIVER"
-            with m.State("HOME_RECEIVER"):
-                decode(rdata, frame_of(ret_home), "HOME_RECEIVER_FOUND")
-            with m.State("HOME_RECEIVER_FOUND"):
-                m.d.sync += home_rcvr.eq(t_value)
-                with m.If(home_for_value):
-                    m.d.comb += addr.eq(word_address(new_rcvr, F.CTX_STARTPC))
-                    m.next = "VALUE_START"
-                with m.Else():
-                    m.d.comb += addr.eq(word_address(sender, F.CTX_STACKP))
-                    m.next = "RET_STACKP"
+                m.next = "RET_RECEIVER"
+            with m.State("RET_RECEIVER"):
+                decode(rdata, frame_of(ret_home), "RET_RECEIVER_FOUND")
+            with m.State("RET_RECEIVER_FOUND"):
+                m.d.sync += new_rcvr.eq(t_value)
+                m.d.comb += addr.eq(word_address(sender, F.CTX_STACKP))
+                m.next = "RET_STACKP"
             with m.State("RET_STACKP"):
                 m.d.sync += ret_stackp.eq(rdata)
                 # the value: the stack top (124, 125), a constant, or self (120),
@@ -1289,4 +1296,5 @@ class ExecutionCore(wiring.Component):
 #: States a translation continues at (``t_cont``).
 CONTINUATIONS = ["PUSH_WRITE", "STORE_WRITE", "ASSOCIATION_FOUND", "SEND_RECEIVER_READ", "PRIM_PUT",
                  "SEND_RECEIVER_FOUND", "ACTIVATE", "QUICK_WRITE", "RET_SENDER",
-                 "HOME_FOUND", "HOME_METHOD_FOUND", "HOME_RECEIVER_FOUND", "PRIM_PUT_CHARACTER"]
+                 "RET_HOME_FOUND", "RET_METHOD_FOUND", "RET_RECEIVER_FOUND", "PRIM_PUT_CHARACTER",
+                 "VALUE_HOME_FOUND", "VALUE_METHOD_FOUND", "VALUE_RECEIVER_FOUND"]
