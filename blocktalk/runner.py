@@ -32,13 +32,10 @@ def make_core(engine, store, block_size, sram_size, out):
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     try:
-        from blocktalk.hw.engine import RTLCore, rtl_supported
+        from blocktalk.hw.engine import RTLCore
     except ImportError as e:
         raise ValueError(f"--engine rtl needs the HDL tools (pip install -e '.[hdl]'): "
                          f"{e}") from None
-    why = rtl_supported(sram_size, block_size)
-    if why:
-        raise ValueError(why)
     return RTLCore(store, block_size, sram_size, out=out, lockstep=engine == "cosim")
 
 

@@ -244,12 +244,3 @@ class RTLCore(Core):
             dirty >>= 1
             f += 1
 
-
-def rtl_supported(sram_size, block_size):
-    """Why an SRAM of ``sram_size`` bytes cannot run on the RTL engine, or None."""
-    from .verilated import MAX_FRAMES
-    sram_size = sram_size or F.default_sram_size(block_size)
-    if sram_size // block_size > MAX_FRAMES:
-        return (f"--engine rtl holds at most {MAX_FRAMES} frames: {sram_size} bytes of "
-                f"{block_size}-byte blocks are {sram_size // block_size}")
-    return None

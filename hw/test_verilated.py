@@ -73,5 +73,6 @@ def test_a_moved_buffer_is_refused(library):
 
 
 def test_too_many_frames_is_a_clear_error():
-    with pytest.raises(ValueError, match="at most 32 frames, not 64"):
+    with pytest.raises(ValueError, match="^the RTL core holds at most 32 frames: 262144 bytes "
+                                         "of 4096-byte blocks are 64$"):
         build_model(262144, 4096)

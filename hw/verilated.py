@@ -55,8 +55,8 @@ def build_model(sram_size, block_size, build_root=None):
     """Build (or reuse) the shared library of the core; answers its path."""
     nframes = sram_size // block_size
     if nframes > MAX_FRAMES:
-        raise ValueError(f"the RTL core's SRAM holds at most {MAX_FRAMES} frames, "
-                         f"not {nframes} ({sram_size} bytes of {block_size}-byte blocks)")
+        raise ValueError(f"the RTL core holds at most {MAX_FRAMES} frames: {sram_size} bytes "
+                         f"of {block_size}-byte blocks are {nframes}")
     text = verilog.convert(ExecutionCore(sram_size, block_size, memory="external"), name=TOP)
     harness = HARNESS.read_text()
     digest = hashlib.sha256((text + harness).encode()).hexdigest()[:16]

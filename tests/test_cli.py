@@ -215,7 +215,7 @@ def test_rtl_engine_sram_too_large_is_bad_input():
     pytest.importorskip("amaranth")
     r = blocktalk("eval", "--engine", "rtl", "--sram-size", "1048576", "3 + 4")
     assert r.returncode == 2
-    assert r.stderr == ("blocktalk: --engine rtl holds at most 32 frames: 1048576 bytes of "
+    assert r.stderr == ("blocktalk: the RTL core holds at most 32 frames: 1048576 bytes of "
                         "8192-byte blocks are 128\n")
 
 
