@@ -243,4 +243,3 @@ class RTLCore(Core):
                 mem.dirty[f] = True
             dirty >>= 1
             f += 1
-

@@ -14,8 +14,6 @@ C++, which is what makes whole programs feasible (the cocotb bench,
 """
 
 import ctypes
-import fcntl
-import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,11 +21,10 @@ from pathlib import Path
 from amaranth.back import verilog
 
 from .core import ExecutionCore, Halt
-from .verilator import ROOT, verilator_on_path
+from .verilator import TOP, locked_build_dir, verilator_on_path
 
 __all__ = ["build_model", "VerilatedCore", "REGISTERS", "BuildError"]
 
-TOP = "bt_core"
 HARNESS = Path(__file__).with_name("harness.cpp")
 #: The register block exchanged with ``bt_run`` (harness.cpp ``R_*``).
 REGISTERS = ("ctx", "home", "method", "rcvr", "ip", "sp", "alloc", "specials", "formats",
@@ -36,7 +33,8 @@ REGISTERS = ("ctx", "home", "method", "rcvr", "ip", "sp", "alloc", "specials", "
 NO_FRAME = 0xFFFFFFFF
 #: The core's tables, as ``fill`` numbers them.
 DISPATCH, IMPORTS, EXPORTS = 0, 1, 2
-#: Frames the harness's OutPointer table shadow holds.
+#: Frames of the RTL engine's SRAM: the core's ``dirty`` output is read as
+#: one 32-bit word.
 MAX_FRAMES = 32
 
 
@@ -58,13 +56,8 @@ def build_model(sram_size, block_size, build_root=None):
         raise ValueError(f"the RTL core holds at most {MAX_FRAMES} frames: {sram_size} bytes "
                          f"of {block_size}-byte blocks are {nframes}")
     text = verilog.convert(ExecutionCore(sram_size, block_size, memory="external"), name=TOP)
-    harness = HARNESS.read_text()
-    digest = hashlib.sha256((text + harness).encode()).hexdigest()[:16]
-    build_dir = Path(build_root or ROOT / "build" / "verilator") / f"lib-{digest}"
-    library = build_dir / "libbtcore.so"
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with open(build_dir / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked_build_dir(text + HARNESS.read_text(), "lib-", build_root) as build_dir:
+        library = build_dir / "libbtcore.so"
         if library.exists():
             return library
         verilator_on_path()

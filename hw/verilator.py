@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from amaranth.back import verilog
@@ -37,20 +38,28 @@ def verilator_on_path():
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
+@contextmanager
+def locked_build_dir(key, prefix="", build_root=None):
+    """``build/verilator/<prefix><hash of key>``, held exclusively: test workers
+    (pytest-xdist) and runs may ask at once; one builds, the others wait and
+    then find the build done."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    build_dir = Path(build_root or ROOT / "build" / "verilator") / f"{prefix}{digest}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield build_dir
+
+
 def build(sram_size=131072, block_size=F.DEFAULT_BLOCK_SIZE, build_root=None):
     """Build (or reuse) the Verilator model; answers its build directory."""
     from cocotb_tools.runner import get_runner
     verilator_on_path()
     text = verilog.convert(ExecutionCore(sram_size, block_size), name=TOP)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    build_dir = Path(build_root or ROOT / "build" / "verilator") / digest
-    build_dir.mkdir(parents=True, exist_ok=True)
-    source = build_dir / f"{TOP}.v"
-    if not source.exists() or source.read_text() != text:
-        source.write_text(text)
-    # test workers (pytest-xdist) may ask at once: one builds, the others wait
-    with open(build_dir / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked_build_dir(text, build_root=build_root) as build_dir:
+        source = build_dir / f"{TOP}.v"
+        if not source.exists() or source.read_text() != text:
+            source.write_text(text)
         runner = get_runner("verilator")
         runner.build(sources=[source], hdl_toplevel=TOP, build_dir=build_dir,
                      build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style",
