@@ -43,6 +43,16 @@ def _add_engine_option(p):
                    "the software core in lockstep")
 
 
+def _add_image_run_options(p, engine=True, stats=True):
+    """The options of the commands that run a block image."""
+    if engine:
+        _add_engine_option(p)
+    p.add_argument("--sram-size", type=_sram_size, default=None, metavar="BYTES",
+                   help="core SRAM in bytes")
+    if stats:
+        p.add_argument("--stats", action="store_true", help="counters on stderr")
+
+
 def _add_machine_options(p):
     _add_engine_option(p)
     p.add_argument("--block-size", type=_block_size, default=F.DEFAULT_BLOCK_SIZE,
@@ -97,10 +107,7 @@ def make_parser():
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--count", type=int, default=499, metavar="N",
                    help="bytecodes to execute (default 499)")
-    _add_engine_option(p)
-    p.add_argument("--sram-size", type=_sram_size, default=None, metavar="BYTES",
-                   help="core SRAM in bytes")
-    p.add_argument("--stats", action="store_true", help="counters on stderr")
+    _add_image_run_options(p)
     p = sub.add_parser("screenshot", help="run a block image, then write its display as a PNG",
                        description="Resume a block image (made by 'image import-st80'), "
                        "execute N bytecodes and write the display Form (the one the image "
@@ -109,8 +116,7 @@ def make_parser():
     p.add_argument("-o", "--output", required=True, metavar="PNG")
     p.add_argument("--bytecodes", type=int, default=1_000_000, metavar="N",
                    help="bytecodes to execute first (default 1000000)")
-    p.add_argument("--sram-size", type=_sram_size, default=None, metavar="BYTES",
-                   help="core SRAM in bytes")
+    _add_image_run_options(p, engine=False, stats=False)
     p = sub.add_parser("resume", help="run a block image for N bytecodes and report its state",
                        description="Resume a block image (made by 'image import-st80'), "
                        "execute N bytecodes and report: bytecodes, the active process's "
@@ -120,10 +126,7 @@ def make_parser():
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--bytecodes", type=int, default=1_000_000, metavar="N",
                    help="bytecodes to execute (default 1000000)")
-    _add_engine_option(p)
-    p.add_argument("--sram-size", type=_sram_size, default=None, metavar="BYTES",
-                   help="core SRAM in bytes")
-    p.add_argument("--stats", action="store_true", help="counters on stderr")
+    _add_image_run_options(p)
     return parser
 
 
