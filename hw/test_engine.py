@@ -51,3 +51,18 @@ def _bench_fibs(n):
     for i in range(2, n + 1):
         memo[i] = memo[i - 1] + memo[i - 2] + 1
     return [memo[i] for i in range(1, n + 1)]
+
+
+def test_primitives_and_blocks_run_on_the_rtl_core():
+    """at:put:, at:, size and String at: (primitives 60-63) and value: (81)
+    retire on the RTL core, in lockstep with the software core."""
+    m = Machine([("<t>", "| a s | a := Array new: 20. "
+                         "1 to: a size do: [:i | a at: i put: i * i]. "
+                         "s := 'hello world'. "
+                         "^(a inject: 0 into: [:sum :x | sum + x]) + (s at: 5) value!\n")],
+                engine="cosim")
+    m.core.rtl.take_histogram()
+    assert m.run_doits() == F.smallint(2870 + ord("o"))
+    retired = m.core.rtl.take_histogram()
+    for bytecode, name in ((192, "at:"), (193, "at:put:"), (194, "size"), (202, "value:")):
+        assert retired.get(bytecode, (0, 0))[0] > 0, name
