@@ -479,9 +479,6 @@ class ExecutionCore(wiring.Component):
         m_large = Signal()
         m_nlits = Signal(6)
         new_ctx = Signal(abits)
-        link = Signal(16)
-        class_word = Signal(16)
-        flags_word = Signal(16)
         counter = Signal(6)
         selector_frame = Signal(self.fbits)
         special_nargs = Signal(2)
@@ -497,7 +494,6 @@ class ExecutionCore(wiring.Component):
         value_word = Signal(16)
         recycle = Signal()
         old_size = Signal(16)
-        free_head = Signal(16)
         prim = Signal(8)
         obj_words = Signal(16)
         obj_fmt = Signal(3)
@@ -1070,32 +1066,31 @@ class ExecutionCore(wiring.Component):
                 with m.Else():
                     new = object_at(alloc_frame, rdata)
                     m.d.sync += new_ctx.eq(new)
-                    m.d.comb += addr.eq(word_address(new, 0))
+                    m.d.comb += addr.eq(word_address(new, F.CTX_SENDER))
                     m.next = "ACT_LINK"
             with m.State("ACT_LINK"):
-                m.d.sync += link.eq(rdata)
-                m.d.comb += addr.eq(object_word(new_ctx, 1))
-                m.next = "ACT_CLASS_WORD"
-            with m.State("ACT_CLASS_WORD"):
-                m.d.sync += class_word.eq(rdata)
-                m.d.comb += addr.eq(object_word(new_ctx, 2))
-                m.next = "ACT_FLAGS_WORD"
-            with m.State("ACT_FLAGS_WORD"):
-                # from here on nothing traps: the writes begin
-                m.d.sync += flags_word.eq(rdata)
+                # from here on nothing traps: the writes begin.  The free list
+                # is linked through the sender field; the header stays a
+                # MethodContext's, so popping it is one write.
                 m.d.comb += [addr.eq(header_word(alloc_frame, Mux(
                                  m_large, F.BH_FREE_LARGE_CONTEXTS, F.BH_FREE_SMALL_CONTEXTS))),
-                             wdata.eq(link), we.eq(1)]
-                m.next = "ACT_W_CLASS"
-            with m.State("ACT_W_CLASS"):
-                m.d.comb += [addr.eq(object_word(new_ctx, 1)), we.eq(1),
-                             wdata.eq((class_word & ~F.CLASS_INDEX_MASK & 0xFFFF) |
-                                      F.CLASS_INDEX["MethodContext"])]
-                m.next = "ACT_W_FLAGS"
-            with m.State("ACT_W_FLAGS"):
-                m.d.comb += [addr.eq(object_word(new_ctx, 2)), we.eq(1),
-                             wdata.eq((F.FMT_POINTERS << F.FMT_SHIFT) |
-                                      (flags_word & F.HASH_MASK))]
+                             wdata.eq(rdata), we.eq(1)]
+                m.next = "ACT_W_SENDER"
+            # A recycled context is not cleared (docs/architecture.md, "Context
+            # recycling"): only the fields a method reads are written.  Its
+            # receiver-map slot is already nil (only unescaped contexts recycle)
+            # and its stack pointer is written when it stops being active.
+            with m.State("ACT_W_SENDER"):
+                m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_SENDER)), we.eq(1),
+                             wdata.eq(ctx[:lb])]
+                m.next = "ACT_W_PC"
+            with m.State("ACT_W_PC"):
+                m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_PC)), we.eq(1),
+                             wdata.eq(small((m_nlits + 1) * 2 + 1))]
+                m.next = "ACT_W_METHOD"
+            with m.State("ACT_W_METHOD"):
+                m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_METHOD)), we.eq(1),
+                             wdata.eq(method_word)]
                 m.d.sync += counter.eq(0)
                 m.next = "ACT_COPY_READ"
             with m.State("ACT_COPY_READ"):
@@ -1106,31 +1101,19 @@ class ExecutionCore(wiring.Component):
                 m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_RECEIVER + counter)),
                              wdata.eq(rdata), we.eq(1)]
                 m.d.sync += counter.eq(counter + 1)
-                with m.If(counter == nargs):
-                    m.d.sync += counter.eq(0)
-                    m.next = "ACT_FILL"
-                with m.Else():
+                with m.If(counter != nargs):
                     m.next = "ACT_COPY_READ"
-            with m.State("ACT_FILL"):
-                # the other fields: sender, pc, method; nil everywhere else
-                last = Mux(m_large, F.LARGE_CONTEXT_FIELDS, F.SMALL_CONTEXT_FIELDS) - 1
-                fill = Signal(16)
-                with m.Switch(counter):
-                    with m.Case(F.CTX_SENDER):
-                        m.d.comb += fill.eq(ctx[:lb])
-                    with m.Case(F.CTX_PC):
-                        m.d.comb += fill.eq(small((m_nlits + 1) * 2 + 1))
-                    with m.Case(F.CTX_METHOD):
-                        m.d.comb += fill.eq(method_word)
-                    with m.Default():
-                        m.d.comb += fill.eq(F.NIL)
-                m.d.comb += [addr.eq(word_address(new_ctx, counter)), wdata.eq(fill), we.eq(1)]
-                with m.If(counter == last):
-                    m.next = "ACT_SAVE_PC"
-                with m.Elif(counter == F.CTX_RECEIVER - 1):
-                    m.d.sync += counter.eq(F.CTX_RECEIVER + 1 + nargs)
+                with m.Elif(m_ntemps != nargs):
+                    m.next = "ACT_TEMPS"
                 with m.Else():
-                    m.d.sync += counter.eq(counter + 1)
+                    m.next = "ACT_SAVE_PC"
+            with m.State("ACT_TEMPS"):
+                # Blue Book: temporaries start nil
+                m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_RECEIVER + counter)),
+                             wdata.eq(F.NIL), we.eq(1)]
+                m.d.sync += counter.eq(counter + 1)
+                with m.If(counter == m_ntemps):
+                    m.next = "ACT_SAVE_PC"
             with m.State("ACT_SAVE_PC"):
                 # Blue Book storeContextRegisters of the sender
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_PC)), we.eq(1),
@@ -1204,29 +1187,22 @@ class ExecutionCore(wiring.Component):
                 m.next = "RET_SIZE"
             with m.State("RET_SIZE"):
                 m.d.sync += old_size.eq(rdata)
-                m.d.comb += addr.eq(object_word(ctx, 1))
-                m.next = "RET_OLD_CLASS"
-            with m.State("RET_OLD_CLASS"):
-                m.d.sync += class_word.eq(rdata)
-                m.d.comb += addr.eq(object_word(ctx, 2))
-                m.next = "RET_OLD_FLAGS"
-            with m.State("RET_OLD_FLAGS"):
-                m.d.sync += flags_word.eq(rdata)
                 m.d.comb += addr.eq(word_address(ctx, F.CTX_RECEIVER_MAP))
                 m.next = "RET_RECEIVER_MAP"
             with m.State("RET_RECEIVER_MAP"):
+                # a MethodContext (its own home) that never escaped: thisContext,
+                # blocks and exports all set the receiver-map slot
                 size_ok = (old_size == F.SMALL_CONTEXT_FIELDS + 3) | \
                     (old_size == F.LARGE_CONTEXT_FIELDS + 3)
-                m.d.sync += recycle.eq(
-                    (class_word[:12] == F.CLASS_INDEX["MethodContext"]) & (rdata == F.NIL) &
-                    ~flags_word[11] & size_ok)
+                m.d.sync += recycle.eq((ctx == home) & (rdata == F.NIL) & size_ok)
                 m.d.comb += addr.eq(header_word(frame_of(ctx), Mux(
                     old_size == F.SMALL_CONTEXT_FIELDS + 3,
                     F.BH_FREE_SMALL_CONTEXTS, F.BH_FREE_LARGE_CONTEXTS)))
                 m.next = "RET_FREE_HEAD"
             with m.State("RET_FREE_HEAD"):
-                m.d.sync += free_head.eq(rdata)
-                m.d.comb += [addr.eq(word_address(ctx, F.CTX_SENDER)), wdata.eq(F.NIL), we.eq(1)]
+                # the sender field: nil, or the free-list link if it is recycled
+                m.d.comb += [addr.eq(word_address(ctx, F.CTX_SENDER)), we.eq(1),
+                             wdata.eq(Mux(recycle, rdata, F.NIL))]
                 m.next = "RET_W_PC"
             with m.State("RET_W_PC"):
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_PC)), wdata.eq(F.NIL), we.eq(1)]
@@ -1240,20 +1216,9 @@ class ExecutionCore(wiring.Component):
                 m.d.comb += [addr.eq(word_address(sender, F.CTX_STACKP)), we.eq(1),
                              wdata.eq(small((ret_stackp >> 1) + 1))]
                 with m.If(recycle):
-                    m.next = "RET_W_FREE_CLASS"
+                    m.next = "RET_W_HEAD"
                 with m.Else():
                     return_done()
-            with m.State("RET_W_FREE_CLASS"):
-                m.d.comb += [addr.eq(object_word(ctx, 1)), we.eq(1),
-                             wdata.eq(class_word & ~F.CLASS_INDEX_MASK & 0xFFFF)]
-                m.next = "RET_W_FREE_FLAGS"
-            with m.State("RET_W_FREE_FLAGS"):
-                m.d.comb += [addr.eq(object_word(ctx, 2)), we.eq(1),
-                             wdata.eq((F.FMT_FREE << F.FMT_SHIFT) | (flags_word & F.HASH_MASK))]
-                m.next = "RET_W_LINK"
-            with m.State("RET_W_LINK"):
-                m.d.comb += [addr.eq(word_address(ctx, 0)), wdata.eq(free_head), we.eq(1)]
-                m.next = "RET_W_HEAD"
             with m.State("RET_W_HEAD"):
                 m.d.comb += [addr.eq(header_word(frame_of(ctx), Mux(
                                  old_size == F.SMALL_CONTEXT_FIELDS + 3,

@@ -45,6 +45,36 @@ def test_recycled_contexts_are_shared_by_both_cores():
     assert m.stats.engine["lockstep_checked"] > 0
 
 
+TEMPS = """Object subclass: #Temps
+	instanceVariableNames: ''
+	classVariableNames: ''
+	poolDictionaries: ''
+	category: 'Test'!
+!Temps methodsFor: 'test'!
+deep: n
+	n = 0 ifTrue: [^0].
+	^(self deep: n - 1) + (3 + (4 + (5 + (6 + (7 + 8)))))!
+fresh: x
+	| a b |
+	(a isNil and: [b isNil]) ifFalse: [^#stale].
+	a := x. b := x + 1.
+	^a + b! !
+"""
+
+
+def test_a_recycled_context_is_not_cleared_but_its_temporaries_start_nil():
+    """Activation writes sender, pc, method, receiver, arguments and nils the
+    temporaries; the slots above keep what the last activation left (so a
+    send costs no fill), identically on both cores."""
+    m = Machine([("<t>", TEMPS),
+                 ("<t>", "| t | t := Temps new. t deep: 20. "
+                         "^(1 to: 30) inject: 0 into: [:s :i | s + (t fresh: i) + (t deep: 3)]!\n")],
+                engine="cosim")
+    assert m.run_doits() == F.smallint(sum(2 * i + 1 + 3 * 33 for i in range(1, 31)))
+    assert m.stats.engine["lockstep_checked"] > 0
+    assert m.stats.contexts_recycled > 30
+
+
 def _bench_fibs(n):
     """Blue Book benchFib: 1 for n < 2, else (n-1) benchFib + (n-2) benchFib + 1."""
     memo = {0: 1, 1: 1}

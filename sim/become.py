@@ -114,6 +114,8 @@ def _place(mem, frame, place, contents_of, body):
         return None
     m[(obj >> 1) + 2] |= m[(place >> 1) + 2] & F.EXPORTED_BIT
     m[(obj >> 1) + 3:(obj >> 1) + 3 + len(body)] = sram_words(body)
+    if m[(obj >> 1) + 2] & F.EXPORTED_BIT:
+        mem.mark_escaped(obj)
     return obj
 
 

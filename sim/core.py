@@ -184,7 +184,12 @@ class Core:
         """A MethodContext, recycled from the allocation frame's free contexts
         of its size when there is one (the lists live in the block header,
         ``BH_FREE_SMALL_CONTEXTS``/``BH_FREE_LARGE_CONTEXTS``, so that the RTL
-        core pops and pushes the same ones)."""
+        core pops and pushes the same ones).
+
+        A recycled context is not cleared: :meth:`activate` writes the fields a
+        method reads and nils its temporaries; the slots above them keep what
+        the context's last activation left there, as popped slots do in the
+        Blue Book (see docs/architecture.md, "Context recycling")."""
         words = (F.LARGE_CONTEXT_FIELDS if large else F.SMALL_CONTEXT_FIELDS) + 3
         mem = self.mem
         frame = self.allocation_frame()
@@ -195,9 +200,6 @@ class Core:
             a = ctx >> 1
             m = mem.mem
             mem.set_header(frame, head, m[a + 3])
-            m[a + 1] = METHOD_CONTEXT | (m[a + 1] & ~F.CLASS_INDEX_MASK & 0xFFFF)
-            m[a + 2] = (F.FMT_POINTERS << F.FMT_SHIFT) | (m[a + 2] & F.HASH_MASK)
-            m[a + 3:a + words] = sram_words([NIL] * (words - 3))
             return ctx
         ctx = mem.allocate(frame, METHOD_CONTEXT, F.FMT_POINTERS, words - 3, NIL,
                            self.next_hash(), reserve=mem.reserve)
@@ -209,15 +211,17 @@ class Core:
 
     def recycle_context(self, ctx):
         """A MethodContext that never escaped (no thisContext, no block, not
-        exported) dies when it returns, as in the Blue Book's reference-counted
-        memory: it goes onto its frame's free list of its size (a context of
-        another size, as an imported image may hold, is left to the collector)."""
+        exported: :meth:`Memory.mark_escaped`) dies when it returns, as in the
+        Blue Book's reference-counted memory: it goes onto its frame's free list
+        of its size (a context of another size, as an imported image may hold,
+        is left to the collector).  It stays a MethodContext, linked through
+        its sender field, so that neither recycling nor reuse rewrites its
+        header: the collector finds it unreachable and drops it."""
         mem = self.mem
         m = mem.mem
         a = ctx >> 1
         if m[a + 1] & F.CLASS_INDEX_MASK != METHOD_CONTEXT \
-                or m[a + 3 + F.CTX_RECEIVER_MAP] != NIL \
-                or m[a + 2] & F.EXPORTED_BIT:
+                or m[a + 3 + F.CTX_RECEIVER_MAP] != NIL:
             return
         if m[a] == F.SMALL_CONTEXT_FIELDS + 3:
             head = F.BH_FREE_SMALL_CONTEXTS
@@ -226,17 +230,12 @@ class Core:
         else:
             return
         frame = ctx >> mem.log2
-        m[a + 1] &= ~F.CLASS_INDEX_MASK & 0xFFFF   # class 0; the hash stays
-        m[a + 2] = (F.FMT_FREE << F.FMT_SHIFT) | (m[a + 2] & F.HASH_MASK)
         m[a + 3] = mem.header(frame, head)
         mem.set_header(frame, head, ctx & mem.mask)
         self.stats.contexts_recycled += 1
 
     def mark_escaped(self, ctx):
-        m = self.mem.mem
-        a = ctx >> 1
-        if m[a + 1] & F.CLASS_INDEX_MASK == METHOD_CONTEXT:
-            m[a + 3 + F.CTX_RECEIVER_MAP] = TRUE
+        self.mem.mark_escaped(ctx)
 
     # --- sends -------------------------------------------------------------------
 
@@ -339,6 +338,8 @@ class Core:
         m[a + 3 + F.CTX_RECEIVER] = words[0]
         base = a + CTX_WORD_OFFSET + 1
         m[base:base + nargs] = sram_words(words[1:])
+        # Blue Book: temporaries start nil (a recycled context is not cleared)
+        m[base + nargs:base + info.ntemps] = sram_words([NIL] * (info.ntemps - nargs))
         self.ctx = self.home = new
         self.method = method
         self.rcvr = mem.decode(rcvr_w, cbase)

@@ -515,6 +515,7 @@ def p_frame_of(fw, v):
 def p_set_exported(fw, v):
     """216 ``setExported: anObject``."""
     fw.mem.mem[(_obj(v) >> 1) + 2] |= F.EXPORTED_BIT
+    fw.mem.mark_escaped(_obj(v))
     fw.mem.dirty[v >> fw.mem.log2] = True
     return v
 

@@ -113,6 +113,14 @@ class CoreMemory:
     def fmt(self, obj):
         return self.mem[(obj >> 1) + 2] >> F.FMT_SHIFT
 
+    def mark_escaped(self, obj):
+        """A MethodContext that something else may hold (thisContext, a
+        block, an InPointer) is not recycled when it returns: its unused
+        receiver-map slot says so.  Exporting a context marks it too, so that
+        the cores check one slot on a return, not the exported bit as well."""
+        if self.class_index(obj) == F.CLASS_INDEX["MethodContext"]:
+            self.mem[(obj >> 1) + 3 + F.CTX_RECEIVER_MAP] = F.TRUE
+
     def hash_of(self, obj):
         """The 15-bit identity hash (Blue Book ``asOop``)."""
         a = obj >> 1

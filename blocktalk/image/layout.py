@@ -447,6 +447,10 @@ def _write_block(p, placement, plans, addr, next_hash):
                 fo += 2
         elif o.data:
             buf[fo:fo + len(o.data)] = o.data
+        if exported and o.class_index == F.CLASS_INDEX["MethodContext"] \
+                and len(o.fields) > F.CTX_RECEIVER_MAP:
+            # held through an InPointer: never recycled (sim.memory.mark_escaped)
+            W(buf, B.field_offset(off, F.CTX_RECEIVER_MAP), F.TRUE)
     # header
     op_low = size - F.OUTPOINTER_BYTES * len(p.outs)
     H = B.set_header_word
