@@ -487,6 +487,7 @@ class ExecutionCore(wiring.Component):
                 with m.Case(i):
                     m.d.comb += special_nargs.eq(n)
         nargs = Mux(instr.kind == Kind.SEND_SPECIAL, special_nargs, instr.nargs[:3])
+        is_class = (instr.kind == Kind.SEND_SPECIAL) & (instr.special == SPECIAL_CLASS)
         sender = Signal(abits)
         ret_home = Signal(abits)
         ret_pc = Signal(16)
@@ -513,9 +514,8 @@ class ExecutionCore(wiring.Component):
 
         def special_send(reason=Halt.TRAP_BYTECODE):
             """Blue Book sendSpecialSelectorBytecode without a primitive answer:
-            send the selector of the Firmware's specialSelectors Array (``class``
-            is the software core's, as its primitive always answers)."""
-            with m.If((specials == 0) | (instr.special == SPECIAL_CLASS)):
+            send the selector of the Firmware's specialSelectors Array."""
+            with m.If(specials == 0):
                 trap(reason)
             with m.Else():
                 m.d.comb += addr.eq(word_address(specials, instr.special * 2))
@@ -688,13 +688,19 @@ class ExecutionCore(wiring.Component):
                                   (instr.special == SPECIAL_IDENTITY)):
                             m.d.comb += addr.eq(stack_word(-1))
                             m.next = "BINARY"
+                        with m.Elif(instr.special == SPECIAL_CLASS):
+                            # Blue Book primitiveClass: the receiver's class index
+                            # as for a send, then the dispatch table's entry
+                            # (class index, 0), which holds the class object
+                            m.d.sync += selector.eq(0)
+                            decode(top, frame_of(ctx), "SEND_RECEIVER_FOUND")
                         with m.Else():
                             special_send()
                     with m.Case(Kind.SEND):
-                        # Blue Book sendLiteralSelectorBytecode and
-                        # singleExtendedSendBytecode (not super, not 132's
-                        # three bytes)
-                        with m.If(~instr.to_super & (instr.length < 3)):
+                        # Blue Book sendLiteralSelectorBytecode,
+                        # singleExtendedSendBytecode and super (133); not the
+                        # three-byte 132 and 134
+                        with m.If(instr.length < 3):
                             m.d.comb += addr.eq(literal_word)
                             m.d.sync += selector_frame.eq(frame_of(method))
                             m.next = "SEND_SELECTOR"
@@ -781,7 +787,14 @@ class ExecutionCore(wiring.Component):
                 decode(rdata, frame_of(ctx), "SEND_RECEIVER_FOUND")
             with m.State("SEND_RECEIVER_FOUND"):
                 m.d.sync += new_rcvr.eq(t_value)
-                with m.If(t_value[0]):
+                with m.If(instr.to_super & (instr.kind == Kind.SEND)):
+                    # Blue Book sendSelectorToSuperclass: the method class's
+                    # superclass index, from the dispatch table's entry
+                    # (0, method), which the host fills on a miss
+                    m.d.comb += [dispatch.lookup_valid.eq(1), dispatch.lookup_class.eq(0),
+                                 dispatch.lookup_selector.eq(method)]
+                    m.next = "SEND_SUPER"
+                with m.Elif(t_value[0]):
                     dispatch_lookup(F.CLASS_INDEX["SmallInteger"])
                 with m.Elif(t_value == F.NIL):
                     dispatch_lookup(F.CLASS_INDEX["UndefinedObject"])
@@ -796,8 +809,15 @@ class ExecutionCore(wiring.Component):
                     m.next = "SEND_CLASS"
             with m.State("SEND_CLASS"):
                 dispatch_lookup(rdata[:12])
-            with m.State("SEND_LOOKUP"):
+            with m.State("SEND_SUPER"):
                 with m.If(dispatch.hit):
+                    dispatch_lookup(dispatch.method[:12])
+                with m.Else():
+                    trap(Halt.TRAP_LOOKUP, 0, method)
+            with m.State("SEND_LOOKUP"):
+                with m.If(dispatch.hit & is_class):
+                    encode(dispatch.method, frame_of(ctx), "CLASS_WRITE")
+                with m.Elif(dispatch.hit):
                     m.d.sync += new_method.eq(dispatch.method)
                     m.d.comb += addr.eq(word_address(dispatch.method, 0))
                     m.next = "SEND_HEADER"
@@ -828,6 +848,9 @@ class ExecutionCore(wiring.Component):
                     # the new context is in the context's frame: its method
                     # field is the method encoded for that frame
                     encode(new_method, frame_of(ctx), "ACTIVATE")
+            with m.State("CLASS_WRITE"):
+                m.d.comb += [addr.eq(sp), wdata.eq(t_word), we.eq(1)]
+                retire(new_top=t_word)
             with m.State("QUICK_FIELD"):
                 translate(rdata, frame_of(new_rcvr), frame_of(ctx), "QUICK_WRITE")
             with m.State("QUICK_WRITE"):
@@ -1255,4 +1278,4 @@ class ExecutionCore(wiring.Component):
 CONTINUATIONS = ["PUSH_WRITE", "STORE_WRITE", "ASSOCIATION_FOUND", "SEND_RECEIVER_READ", "PRIM_PUT",
                  "SEND_RECEIVER_FOUND", "ACTIVATE", "QUICK_WRITE", "RET_SENDER",
                  "RET_HOME_FOUND", "RET_METHOD_FOUND", "RET_RECEIVER_FOUND", "PRIM_PUT_CHARACTER",
-                 "VALUE_HOME_FOUND", "VALUE_METHOD_FOUND", "VALUE_RECEIVER_FOUND"]
+                 "VALUE_HOME_FOUND", "VALUE_METHOD_FOUND", "VALUE_RECEIVER_FOUND", "CLASS_WRITE"]

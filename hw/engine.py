@@ -22,6 +22,7 @@ is retried).
 """
 
 from blocktalk.memory import format as F
+from blocktalk.sim.bytecodes import superclass_index
 from blocktalk.sim.core import Core
 from blocktalk.sim.decode import decode
 from blocktalk.sim.memory import sram_words
@@ -109,6 +110,28 @@ class RTLCore(Core):
             if word is not None:
                 self.rtl.fill(EXPORTS, key_hi, key, word)
                 return True
+        elif reason == Halt.TRAP_LOOKUP and key == 0:
+            # ``class`` (199): the entry (class index, 0) holds the class object
+            # while it is resident (the entries go with the tables when a frame
+            # is evicted or collected)
+            try:
+                cls = self.class_object(key_hi)
+            except Trap:
+                return False
+            if cls & 1 or cls < F.IMMEDIATE_LIMIT:
+                return False
+            self.rtl.fill(DISPATCH, key_hi, 0, cls)
+            return True
+        elif reason == Halt.TRAP_LOOKUP and key_hi == 0:
+            # a super send: the entry (0, method) holds the superclass's index
+            try:
+                index = superclass_index(self, key)
+            except Trap:
+                return False
+            if index is None:
+                return False
+            self.rtl.fill(DISPATCH, 0, key, index)
+            return True
         elif reason == Halt.TRAP_LOOKUP:
             method = mem.dispatch.get((key_hi, key))
             if method is not None:

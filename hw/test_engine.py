@@ -96,3 +96,49 @@ def test_primitives_and_blocks_run_on_the_rtl_core():
     retired = m.core.rtl.take_histogram()
     for bytecode, name in ((192, "at:"), (193, "at:put:"), (194, "size"), (202, "value:")):
         assert retired.get(bytecode, (0, 0))[0] > 0, name
+
+
+def test_class_runs_on_the_rtl_core():
+    """``class`` (199) retires on the RTL core: the dispatch table's entry
+    (class index, 0) holds the class object, filled by the host on a miss;
+    the answer is encoded for the context's block as the software core does."""
+    m = Machine([("<t>", "| objs n | objs := Array with: 3 with: $a with: 'x' with: nil. "
+                         "n := 0. 1 to: 40 do: [:i | "
+                         "(objs at: i \\\\ 4 + 1) class == String ifTrue: [n := n + 1]. "
+                         "i class == SmallInteger ifTrue: [n := n + 100]]. ^n!\n")],
+                engine="cosim")
+    m.core.rtl.take_histogram()
+    assert m.run_doits() == F.smallint(4010)
+    assert m.core.rtl.take_histogram().get(199, (0, 0))[0] >= 70
+    assert m.stats.engine["rtl_fill_lookup"] >= 1
+
+
+SUPER = """Object subclass: #Base
+	instanceVariableNames: ''
+	classVariableNames: ''
+	poolDictionaries: ''
+	category: 'Test'!
+Base subclass: #Derived
+	instanceVariableNames: ''
+	classVariableNames: ''
+	poolDictionaries: ''
+	category: 'Test'!
+!Base methodsFor: 'test'!
+value: n
+	^n + 1! !
+!Derived methodsFor: 'test'!
+value: n
+	^(super value: n) * 2! !
+"""
+
+
+def test_super_sends_run_on_the_rtl_core():
+    """A super send (133) retires on the RTL core: the dispatch table's entry
+    (0, method) holds the method class's superclass index."""
+    m = Machine([("<t>", SUPER),
+                 ("<t>", "| d | d := Derived new. "
+                         "^(1 to: 30) inject: 0 into: [:s :i | s + (d value: i)]!\n")],
+                engine="cosim")
+    m.core.rtl.take_histogram()
+    assert m.run_doits() == F.smallint(sum(2 * (i + 1) for i in range(1, 31)))
+    assert m.core.rtl.take_histogram().get(133, (0, 0))[0] >= 25

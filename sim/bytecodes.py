@@ -197,14 +197,19 @@ def super_send(core, selector, nargs):
     """Blue Book ``sendSelectorToSuperclass``: the method class is the value of
     the last literal's Association."""
     core.stats.sends += 1
-    info = core.info
-    assoc = core.literal(info.nlits - 1)
-    cls = core.mem.fetch(assoc, F.ASSOC_VALUE)
-    superclass = core.mem.fetch(cls, F.BEHAVIOR_SUPERCLASS)
-    index = core.class_index_of(superclass)
+    index = superclass_index(core, core.method)
     if index is None:
         raise VMError("super send in a class whose superclass is not a class")
     core.send_to_class(selector, nargs, core.top(nargs), index)
+
+
+def superclass_index(core, method):
+    """The class index a super send in ``method`` looks up in: its method
+    class's superclass (may trap: imports, the class-index cache)."""
+    mem = core.mem
+    assoc = mem.fetch(method, core.method_info(method).nlits)
+    cls = mem.fetch(assoc, F.ASSOC_VALUE)
+    return core.class_index_of(mem.fetch(cls, F.BEHAVIOR_SUPERCLASS))
 
 
 def pop_stack(core, b, ip):
