@@ -49,6 +49,7 @@ from amaranth.lib.wiring import In, Out
 
 from blocktalk.memory import format as F
 
+from .allocator import Allocator
 from .alu import ALUOp, SmallIntegerALU
 from .decoder import BytecodeDecoder, Kind
 from .dispatch import DispatchTable
@@ -138,6 +139,10 @@ class ExecutionCore(wiring.Component):
             "load_specials": In(abits),         # the specialSelectors Array, 0 = not resident
             "load_formats": In(abits),          # the formatTable Array, 0 = not resident
             "load_characters": In(abits),       # the characterTable Array, 0 = not resident
+            # objects end below this byte offset of the allocation frame (its
+            # OutPointer region less the firmware's reserve); 0: no allocation
+            "load_alloc_limit": In(17),
+            "load_hash": In(15),                # the last identity hash given out
             "run": In(1),
             "stop": In(1),
             # the OutPointer table: frame -> byte offset of its OutPointer region
@@ -166,6 +171,7 @@ class ExecutionCore(wiring.Component):
             "ip": Out(16),
             "sp": Out(abits - 1),
             "dirty": Out(self.nframes),     # frames whose objects the core stored into
+            "hash": Out(15),
             # retire port: one pulse per executed bytecode
             "retire": Out(1),
             "retire_ip": Out(16),
@@ -200,6 +206,7 @@ class ExecutionCore(wiring.Component):
             m.d.comb += [self.mem_addr.eq(addr), self.mem_wdata.eq(wdata),
                          self.mem_we.eq(we), rdata.eq(self.mem_rdata)]
         m.submodules.alu = alu = SmallIntegerALU()
+        m.submodules.allocator = allocator = Allocator(self.sram_size, self.block_size)
         m.submodules.decoder = dec = BytecodeDecoder()
         # Three direct-mapped tables of one construction (hw/dispatch.py): the
         # dispatch table, and the import and export caches the software core
@@ -223,6 +230,7 @@ class ExecutionCore(wiring.Component):
         specials = Signal(abits)
         formats = Signal(abits)
         characters = Signal(abits)
+        alloc_limit = Signal(17)
         bytecode = Signal(8)
         ext1 = Signal(8)
         top = Signal(16)                 # the stack top, read before EXECUTE
@@ -488,6 +496,20 @@ class ExecutionCore(wiring.Component):
                     m.d.comb += special_nargs.eq(n)
         nargs = Mux(instr.kind == Kind.SEND_SPECIAL, special_nargs, instr.nargs[:3])
         is_class = (instr.kind == Kind.SEND_SPECIAL) & (instr.special == SPECIAL_CLASS)
+
+        # --- allocation: Blue Book instantiateClass: through hw/allocator.py ------
+        new_kind = Signal(3)
+        new_body = Signal(16)
+        new_fmt = Signal(3)
+        new_fill = Signal(16)
+        # the identity hash after self.hash (F.next_identity_hash): h * 1105 + 2053
+        hash_next = Signal(15)
+        h = self.hash
+        m.d.comb += [hash_next.eq(h + (h << 4) + (h << 6) + (h << 10) + 2053),
+                     allocator.frame.eq(alloc_frame), allocator.class_index.eq(class_index),
+                     allocator.fmt.eq(new_fmt), allocator.body_words.eq(new_body),
+                     allocator.fill.eq(new_fill), allocator.hash.eq(hash_next),
+                     allocator.limit.eq(alloc_limit), allocator.mem_rdata.eq(rdata)]
         sender = Signal(abits)
         ret_home = Signal(abits)
         ret_pc = Signal(16)
@@ -572,6 +594,8 @@ class ExecutionCore(wiring.Component):
                                  specials.eq(self.load_specials),
                                  formats.eq(self.load_formats),
                                  characters.eq(self.load_characters),
+                                 alloc_limit.eq(self.load_alloc_limit),
+                                 self.hash.eq(self.load_hash),
                                  self.reason.eq(Halt.RUNNING), self.cycles.eq(0),
                                  self.dirty.eq(0)]
                 with m.Elif(self.run):
@@ -878,11 +902,93 @@ class ExecutionCore(wiring.Component):
                 with m.Elif(number == 81):
                     m.d.comb += addr.eq(object_word(new_rcvr, 1))
                     m.next = "VALUE_CLASS"
+                with m.Elif(((number == 70) & (nargs == 0)) | ((number == 71) & (nargs == 1))):
+                    # Blue Book primitiveNew / primitiveNewWithArg: the new
+                    # object is in the context's frame, so its word needs no
+                    # export (which could trap after the writes)
+                    with m.If((alloc_limit == 0) | ~alloc_valid |
+                              (alloc_frame != frame_of(ctx)) | (formats == 0)):
+                        trap(Halt.TRAP_METHOD)
+                    with m.Else():
+                        # the class's index: the dispatch table's entry (0, class)
+                        m.d.comb += [dispatch.lookup_valid.eq(1), dispatch.lookup_class.eq(0),
+                                     dispatch.lookup_selector.eq(new_rcvr[:abits])]
+                        m.next = "NEW_INDEX"
                 with m.Elif(supported):
                     m.d.comb += addr.eq(object_word(new_rcvr, 0))
                     m.next = "PRIM_SIZE"
                 with m.Else():
                     trap(Halt.TRAP_METHOD)
+            with m.State("NEW_INDEX"):
+                with m.If(dispatch.hit):
+                    m.d.sync += class_index.eq(dispatch.method[:12])
+                    m.d.comb += addr.eq(word_address(formats, dispatch.method[:12]))
+                    m.next = "NEW_FORMAT"
+                with m.Else():
+                    trap(Halt.TRAP_LOOKUP, 0, new_rcvr[:abits])
+            with m.State("NEW_FORMAT"):
+                # the formatTable's SmallInteger: kind 14..12, named fields 11..1
+                kind = rdata[1 + F.CLASS_KIND_SHIFT:]
+                m.d.sync += [named.eq(rdata[1:1 + F.CLASS_KIND_SHIFT]), new_kind.eq(kind)]
+                with m.If(~rdata[0]):
+                    trap(Halt.TRAP_METHOD)
+                with m.Elif(prim == 70):
+                    with m.If(kind != F.KIND_FIXED):
+                        trap(Halt.TRAP_METHOD)
+                    with m.Else():
+                        m.d.sync += [new_body.eq(rdata[1:1 + F.CLASS_KIND_SHIFT]),
+                                     new_fmt.eq(F.FMT_POINTERS), new_fill.eq(F.NIL)]
+                        m.next = "NEW_ALLOCATE"
+                with m.Else():
+                    m.d.comb += addr.eq(sp)
+                    m.next = "NEW_SIZE"
+            with m.State("NEW_SIZE"):
+                # basicNew: n, n a SmallInteger; a large (chunked) object is the
+                # software core's (docs/architecture.md section 10)
+                n = rdata[1:]
+                per = F.large_chunk_fields(self.block_size)
+                with m.If(~rdata[0] | rdata[15]):
+                    trap(Halt.TRAP_METHOD)
+                with m.Else():
+                    m.next = "NEW_ALLOCATE"
+                    with m.Switch(new_kind):
+                        with m.Case(F.KIND_POINTERS):
+                            m.d.sync += [new_body.eq(named + n), new_fmt.eq(F.FMT_POINTERS),
+                                         new_fill.eq(F.NIL)]
+                            with m.If((named == 0) & (n > per)):
+                                trap(Halt.TRAP_METHOD)
+                        with m.Case(F.KIND_BYTES):
+                            m.d.sync += [new_body.eq((n + 1) >> 1),
+                                         new_fmt.eq(F.FMT_BYTES + n[0]), new_fill.eq(0)]
+                            with m.If((named == 0) & (n > 2 * per)):
+                                trap(Halt.TRAP_METHOD)
+                        with m.Case(F.KIND_WORDS):
+                            m.d.sync += [new_body.eq(n), new_fmt.eq(F.FMT_WORDS), new_fill.eq(0)]
+                            with m.If((named == 0) & (n > per)):
+                                trap(Halt.TRAP_METHOD)
+                        with m.Default():
+                            trap(Halt.TRAP_METHOD)
+            with m.State("NEW_ALLOCATE"):
+                # only large (chunked) objects may exceed half a block; the
+                # allocator's own check is the frame's room
+                with m.If((new_body + F.OBJ_HEADER_WORDS) * 2 > self.block_size // 2):
+                    trap(Halt.TRAP_METHOD)
+                with m.Else():
+                    m.d.comb += [allocator.start.eq(1), addr.eq(allocator.mem_addr),
+                                 wdata.eq(allocator.mem_wdata), we.eq(allocator.mem_we)]
+                    m.next = "NEW_FILL"
+            with m.State("NEW_FILL"):
+                with m.If(allocator.done & allocator.full):
+                    trap(Halt.TRAP_METHOD)          # nothing written: the software core's
+                with m.Elif(allocator.done):
+                    m.d.comb += [addr.eq(stack_word(-nargs)), wdata.eq(allocator.obj[:lb]),
+                                 we.eq(1)]
+                    retire(sp.eq(stack_word(-nargs)), self.hash.eq(hash_next),
+                           self.dirty.bit_select(alloc_frame, 1).eq(1),
+                           new_top=allocator.obj[:lb])
+                with m.Else():
+                    m.d.comb += [addr.eq(allocator.mem_addr), wdata.eq(allocator.mem_wdata),
+                                 we.eq(allocator.mem_we)]
             with m.State("PRIM_SIZE"):
                 m.d.sync += obj_words.eq(rdata)
                 m.d.comb += addr.eq(object_word(new_rcvr, 2))

@@ -123,9 +123,13 @@ class RTLCore(Core):
             self.rtl.fill(DISPATCH, key_hi, 0, cls)
             return True
         elif reason == Halt.TRAP_LOOKUP and key_hi == 0:
-            # a super send: the entry (0, method) holds the superclass's index
+            # the entry (0, object) holds, for a method, its class's superclass
+            # index (super sends); for a class, its own index (basicNew)
             try:
-                index = superclass_index(self, key)
+                if mem.fmt(key) in (F.FMT_METHOD, F.FMT_METHOD_ODD):
+                    index = superclass_index(self, key)
+                else:
+                    index = self.class_index_of(key)
             except Trap:
                 return False
             if index is None:
@@ -138,6 +142,17 @@ class RTLCore(Core):
                 self.rtl.fill(DISPATCH, key_hi, key, method)
                 return True
         return False
+
+    def _alloc_limit(self):
+        """Where objects the RTL core allocates must end in the allocation
+        frame (``Memory.bump_allocate``'s bound), or 0: no allocation while the
+        software core replays the objects of a trapped attempt or builds a
+        large object (``Core.instantiate``)."""
+        mem = self.mem
+        f = mem.alloc_frame
+        if f is None or self.replay or self.pending_large is not None:
+            return 0
+        return max(0, mem.op_abs[f] - (f << mem.log2) - mem.reserve)
 
     def _op_starts(self):
         """Each frame's OutPointer region start, as the core's table holds it."""
@@ -165,11 +180,14 @@ class RTLCore(Core):
                 reason, regs, retired, cycles, dirty, _, (key_hi, key) = self.rtl.run(
                     (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp,
                      NO_FRAME if alloc is None else alloc, self._firmware_array(SPECIALS_FIELD),
-                     self._firmware_array(FORMATS_FIELD), self._firmware_array(CHARACTERS_FIELD)),
+                     self._firmware_array(FORMATS_FIELD), self._firmware_array(CHARACTERS_FIELD),
+                     self._alloc_limit(), self.hash_state),
                     self._op_starts(), budget)
+                rtl_hash = regs[11]
                 regs = regs[:6]
                 if self.lockstep and reason == Halt.STOPPED and retired:
-                    self._check_against_software(before, regs)
+                    self._check_against_software(before, regs, rtl_hash)
+                self.hash_state = rtl_hash
                 if reason == Halt.RETURNED:
                     retired -= 1          # the software core performs the final return
                 count += retired
@@ -216,7 +234,7 @@ class RTLCore(Core):
                 break
             emit(b, selector)
 
-    def _check_against_software(self, before, regs):
+    def _check_against_software(self, before, regs, rtl_hash):
         """Execute the bytecode the RTL core just retired again on the software
         core, from the state before it, and compare.  A bytecode the software
         core traps on (say ``==`` on a far reference, which it resolves while
@@ -232,9 +250,10 @@ class RTLCore(Core):
             m[:] = rtl_mem
             self.stats.count("lockstep_software_trapped")
             return
-        soft = (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp)
-        if soft != tuple(regs) or m != rtl_mem:
-            names = ("ctx", "home", "method", "rcvr", "ip", "sp")
+        soft = (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp, self.hash_state)
+        regs = tuple(regs) + (rtl_hash,)
+        if soft != regs or m != rtl_mem:
+            names = ("ctx", "home", "method", "rcvr", "ip", "sp", "hash")
             problems = [f"{n} RTL {r:#x} software {s:#x}"
                         for n, r, s in zip(names, regs, soft) if r != s]
             words = [i for i in range(len(m)) if m[i] != rtl_mem[i]]

@@ -54,8 +54,11 @@ extern "C" {
 // R_ALLOC is the allocation frame, or 0xFFFFFFFF for none.
 // R_SPECIALS is the specialSelectors Array's core address, 0 if not resident.
 // R_FORMATS and R_CHARACTERS the formatTable's and characterTable's.
+// R_ALLOC_LIMIT: objects end below this byte offset of the allocation frame
+// (0: the core allocates nothing).  R_HASH: the last identity hash given out,
+// in and out.
 enum { R_CTX, R_HOME, R_METHOD, R_RCVR, R_IP, R_SP, R_ALLOC, R_SPECIALS, R_FORMATS,
-       R_CHARACTERS, R_COUNT };
+       R_CHARACTERS, R_ALLOC_LIMIT, R_HASH, R_COUNT };
 
 void* bt_new(uint16_t* mem, uint32_t words, uint32_t nframes) {
     if (nframes > 64) return nullptr;
@@ -120,6 +123,8 @@ int bt_run(void* p, uint32_t* regs, const uint32_t* op_start, uint64_t max_retir
     t->load_specials = regs[R_SPECIALS];
     t->load_formats = regs[R_FORMATS];
     t->load_characters = regs[R_CHARACTERS];
+    t->load_alloc_limit = regs[R_ALLOC_LIMIT];
+    t->load_hash = regs[R_HASH];
     t->load = 1;
     tick(h);
     t->load = 0;
@@ -157,6 +162,7 @@ int bt_run(void* p, uint32_t* regs, const uint32_t* op_start, uint64_t max_retir
     regs[R_RCVR] = t->rcvr;
     regs[R_IP] = t->ip;
     regs[R_SP] = t->sp;
+    regs[R_HASH] = t->hash;
     out[0] = retired;
     out[1] = t->cycles;
     out[2] = t->dirty;

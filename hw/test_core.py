@@ -31,7 +31,7 @@ def start(code, literals=(), temps=2):
     regs = dict(ctx=core.ctx, home=core.home, method=core.method, rcvr=core.rcvr, ip=core.ip,
                 sp=core.sp, alloc=0xFFFFFFFF if core.mem.alloc_frame is None
                 else core.mem.alloc_frame, specials=0, formats=0,
-                characters=0, op_start=[a - (f << core.mem.log2) if core.mem.frame_block[f] is not None
+                characters=0, alloc_limit=0, hash=core.hash_state, op_start=[a - (f << core.mem.log2) if core.mem.frame_block[f] is not None
                           else 65536 for f, a in enumerate(core.mem.op_abs)])
     return run, regs, list(core.mem.mem)
 

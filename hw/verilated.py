@@ -28,7 +28,7 @@ __all__ = ["build_model", "VerilatedCore", "REGISTERS", "BuildError"]
 HARNESS = Path(__file__).with_name("harness.cpp")
 #: The register block exchanged with ``bt_run`` (harness.cpp ``R_*``).
 REGISTERS = ("ctx", "home", "method", "rcvr", "ip", "sp", "alloc", "specials", "formats",
-             "characters")
+             "characters", "alloc_limit", "hash")
 #: ``alloc`` when there is no allocation frame
 NO_FRAME = 0xFFFFFFFF
 #: The core's tables, as ``fill`` numbers them.

@@ -53,7 +53,7 @@ class Core:
         self.sp = 0
         self.info = None
         self.firmware = None          # set by attach_firmware
-        self.hashes = F.identity_hash_sequence(7)
+        self.hash_state = 7       # the last identity hash given out (a core register)
         self.halted = None
         self.pending_large = None     # [key, chunks, spine] of a large allocation under way
         self.host_io = {}             # display/cursor objects the host serves (sim/io.py)
@@ -74,7 +74,8 @@ class Core:
         self.firmware = engine
 
     def next_hash(self):
-        return next(self.hashes)
+        self.hash_state = F.next_identity_hash(self.hash_state)
+        return self.hash_state
 
     # --- registers ---------------------------------------------------------------
 

@@ -334,5 +334,11 @@ def identity_hash_sequence(seed=1):
     """
     h = seed & IDENTITY_HASH_MASK
     while True:
-        h = (h * 1105 + 2053) & IDENTITY_HASH_MASK
+        h = next_identity_hash(h)
         yield h
+
+
+def next_identity_hash(h):
+    """The hash after ``h`` (the RTL core's hash register steps the same way:
+    1105 = 1024 + 64 + 16 + 1, three adders)."""
+    return (h * 1105 + 2053) & IDENTITY_HASH_MASK
