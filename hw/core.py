@@ -499,6 +499,8 @@ class ExecutionCore(wiring.Component):
 
         # --- allocation: Blue Book instantiateClass: through hw/allocator.py ------
         new_kind = Signal(3)
+        new_obj = Signal(abits)
+        block_home = Signal(abits)
         new_body = Signal(16)
         new_fmt = Signal(3)
         new_fill = Signal(16)
@@ -902,6 +904,16 @@ class ExecutionCore(wiring.Component):
                 with m.Elif(number == 81):
                     m.d.comb += addr.eq(object_word(new_rcvr, 1))
                     m.next = "VALUE_CLASS"
+                with m.Elif((number == 80) & (nargs == 1)):
+                    # Blue Book primitiveBlockCopy: the block, its home and the
+                    # context all in one frame, so no word needs an export
+                    with m.If((alloc_limit == 0) | ~alloc_valid |
+                              (alloc_frame != frame_of(ctx)) |
+                              (frame_of(new_rcvr) != frame_of(ctx))):
+                        trap(Halt.TRAP_METHOD)
+                    with m.Else():
+                        m.d.comb += addr.eq(sp)
+                        m.next = "BLOCK_ARG"
                 with m.Elif(((number == 70) & (nargs == 0)) | ((number == 71) & (nargs == 1))):
                     # Blue Book primitiveNew / primitiveNewWithArg: the new
                     # object is in the context's frame, so its word needs no
@@ -919,6 +931,65 @@ class ExecutionCore(wiring.Component):
                     m.next = "PRIM_SIZE"
                 with m.Else():
                     trap(Halt.TRAP_METHOD)
+            with m.State("BLOCK_ARG"):
+                m.d.sync += answer_word.eq(rdata)            # the argument count
+                m.d.comb += addr.eq(object_word(new_rcvr, 1))
+                m.next = "BLOCK_CLASS"
+            with m.State("BLOCK_CLASS"):
+                # the home context: the receiver, or a BlockContext's home
+                with m.If(rdata[:12] == F.CLASS_INDEX["MethodContext"]):
+                    m.d.sync += block_home.eq(new_rcvr)
+                    m.d.comb += addr.eq(object_word(new_rcvr, 0))
+                    m.next = "BLOCK_SIZE"
+                with m.Elif(rdata[:12] == F.CLASS_INDEX["BlockContext"]):
+                    m.d.comb += addr.eq(word_address(new_rcvr, F.CTX_HOME))
+                    m.next = "BLOCK_HOME"
+                with m.Else():
+                    trap(Halt.TRAP_METHOD)
+            with m.State("BLOCK_HOME"):
+                # a home in another block is the software core's
+                with m.If(immediate(rdata) | far(rdata, frame_of(ctx))):
+                    trap(Halt.TRAP_METHOD)
+                with m.Else():
+                    m.d.sync += block_home.eq(object_at(frame_of(ctx), rdata))
+                    m.d.comb += addr.eq(object_word(object_at(frame_of(ctx), rdata), 0))
+                    m.next = "BLOCK_SIZE"
+            with m.State("BLOCK_SIZE"):
+                # a BlockContext as big as its home, nil-filled
+                m.d.sync += [class_index.eq(F.CLASS_INDEX["BlockContext"]),
+                             new_body.eq(rdata - F.OBJ_HEADER_WORDS),
+                             new_fmt.eq(F.FMT_POINTERS), new_fill.eq(F.NIL)]
+                m.next = "NEW_ALLOCATE"
+            with m.State("BLOCK_W_NARGS"):
+                m.d.comb += [addr.eq(word_address(new_obj, F.CTX_NARGS)), we.eq(1),
+                             wdata.eq(answer_word)]
+                m.next = "BLOCK_W_STARTPC"
+            # the block's code starts after this send and the 2-byte jump over it
+            block_pc = small(ip + instr.length + 3)
+            with m.State("BLOCK_W_STARTPC"):
+                m.d.comb += [addr.eq(word_address(new_obj, F.CTX_STARTPC)), we.eq(1),
+                             wdata.eq(block_pc)]
+                m.next = "BLOCK_W_PC"
+            with m.State("BLOCK_W_PC"):
+                m.d.comb += [addr.eq(word_address(new_obj, F.CTX_PC)), we.eq(1),
+                             wdata.eq(block_pc)]
+                m.next = "BLOCK_W_STACKP"
+            with m.State("BLOCK_W_STACKP"):
+                m.d.comb += [addr.eq(word_address(new_obj, F.CTX_STACKP)), we.eq(1),
+                             wdata.eq(F.smallint(0))]
+                m.next = "BLOCK_W_HOME"
+            with m.State("BLOCK_W_HOME"):
+                m.d.comb += [addr.eq(word_address(new_obj, F.CTX_HOME)), we.eq(1),
+                             wdata.eq(block_home[:lb])]
+                m.next = "BLOCK_ESCAPED"
+            with m.State("BLOCK_ESCAPED"):
+                # the home is held by the block: never recycled
+                m.d.comb += [addr.eq(word_address(block_home, F.CTX_RECEIVER_MAP)), we.eq(1),
+                             wdata.eq(F.TRUE)]
+                m.next = "NEW_ANSWER"
+            with m.State("NEW_ANSWER"):
+                m.d.comb += [addr.eq(stack_word(-nargs)), wdata.eq(new_obj[:lb]), we.eq(1)]
+                retire(sp.eq(stack_word(-nargs)), new_top=new_obj[:lb])
             with m.State("NEW_INDEX"):
                 with m.If(dispatch.hit):
                     m.d.sync += class_index.eq(dispatch.method[:12])
@@ -981,11 +1052,13 @@ class ExecutionCore(wiring.Component):
                 with m.If(allocator.done & allocator.full):
                     trap(Halt.TRAP_METHOD)          # nothing written: the software core's
                 with m.Elif(allocator.done):
-                    m.d.comb += [addr.eq(stack_word(-nargs)), wdata.eq(allocator.obj[:lb]),
-                                 we.eq(1)]
-                    retire(sp.eq(stack_word(-nargs)), self.hash.eq(hash_next),
-                           self.dirty.bit_select(alloc_frame, 1).eq(1),
-                           new_top=allocator.obj[:lb])
+                    # from here on nothing traps
+                    m.d.sync += [new_obj.eq(allocator.obj), self.hash.eq(hash_next),
+                                 self.dirty.bit_select(alloc_frame, 1).eq(1)]
+                    with m.If(prim == 80):
+                        m.next = "BLOCK_W_NARGS"
+                    with m.Else():
+                        m.next = "NEW_ANSWER"
                 with m.Else():
                     m.d.comb += [addr.eq(allocator.mem_addr), wdata.eq(allocator.mem_wdata),
                                  we.eq(allocator.mem_we)]

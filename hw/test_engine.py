@@ -166,3 +166,14 @@ def test_allocation_runs_on_the_rtl_core():
     retired = core.rtl.take_histogram()
     # new: and new are special selectors (204, 205): their primitives ran on the RTL core
     assert retired.get(205, (0, 0))[0] > 500 and retired.get(204, (0, 0))[0] > 200
+
+
+def test_block_copy_runs_on_the_rtl_core():
+    """blockCopy: (200, primitive 80) makes BlockContexts on the RTL core,
+    from a method context and from inside a block (whose home it follows)."""
+    m = Machine([("<t>", "| s | s := 0. 1 to: 60 do: [:i | "
+                         "s := s + ([:x | x * 2] value: i)]. ^s!\n")],
+                engine="cosim")
+    m.core.rtl.take_histogram()
+    assert m.run_doits() == F.smallint(sum(2 * i for i in range(1, 61)))
+    assert m.core.rtl.take_histogram().get(200, (0, 0))[0] >= 50
