@@ -22,9 +22,16 @@ import time
 from blocktalk.memory import format as F
 from blocktalk.runner import Machine
 from blocktalk.sim.decode import decode
-from blocktalk.hw.core import SPECIAL_ALU, SPECIAL_IDENTITY
+from blocktalk.hw.core import SPECIAL_ALU, SPECIAL_DIVIDE, SPECIAL_IDENTITY
 
-from .run import WORKLOADS
+from .run import WORKLOADS as KERNEL_WORKLOADS
+
+#: The kernel benchmarks, and one that allocates (primitives 70, 71, 80); its sum
+#: stays a SmallInteger (below 16384).
+WORKLOADS = dict(KERNEL_WORKLOADS, objects="| s | s := 0. 1 to: 3000 do: [:i | "
+                 "s := s + (Array new: i \\\\ 8) size + ([:x | x] value: 1)]. s")
+#: Special selectors whose primitive allocates: blockCopy:, new, new:.
+ALLOCATING = {200, 204, 205}
 
 #: Bytecode classes of the acceptance list (issue 4), by kind.
 CLASSES = {
@@ -39,8 +46,10 @@ CLASSES = {
 
 def bytecode_class(b):
     ins = decode(b, 0, 0)
+    if b in ALLOCATING:
+        return "allocation (blockCopy:, new, new:)"
     if ins.kind == "send_special":
-        if ins.special in SPECIAL_ALU:
+        if ins.special in SPECIAL_ALU or ins.special in SPECIAL_DIVIDE:
             return "SmallInteger arithmetic"
         return "== (identity)" if ins.special == SPECIAL_IDENTITY else "special send"
     return CLASSES.get(ins.kind, ins.kind)
@@ -86,8 +95,13 @@ def main(argv=None):
         print(f"== {name} ({WORKLOADS[name]}), {args.block_size}-byte blocks: {r['result']}")
         print(f"bytecodes {r['bytecodes']}, RTL {rtl_bc} ({rtl_bc / r['bytecodes']:.1%}), "
               f"software {e['fallback_bytecodes']}")
+        stops = sum(v for k, v in e.items() if k.startswith(("rtl_fill_", "rtl_stop_")))
+        trap_cycles = r['classes'].get('trap', (0, 0))[1]
+        fills = ", ".join(f"{k[9:]} {v}" for k, v in sorted(e.items())
+                          if k.startswith("rtl_fill_"))
         print(f"RTL cycles {rtl_cyc}: {rtl_cyc / max(1, rtl_bc):.2f} per RTL bytecode, "
-              f"{r['classes'].get('trap', (0, 0))[1]} in attempts that trapped")
+              f"{trap_cycles} in {stops} attempts that trapped "
+              f"({trap_cycles / max(1, stops):.1f} each; host fills: {fills})")
         print(f"Verilator {rtl_cyc / r['inside'] / 1e6:.2f} M cycles/s; engine "
               f"{r['bytecodes'] / r['seconds']:.0f} bytecodes/s")
         print(f"  {'class':<26} {'retired':>10} {'cycles/bc':>9}")

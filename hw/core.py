@@ -52,6 +52,7 @@ from blocktalk.memory import format as F
 from .allocator import Allocator
 from .alu import ALUOp, SmallIntegerALU
 from .decoder import BytecodeDecoder, Kind
+from .divider import DivideOp, SmallIntegerDivider
 from .dispatch import DispatchTable
 from .sram import SRAM, check_sram_size
 
@@ -65,6 +66,8 @@ CTX_WORD_OFFSET = F.OBJ_HEADER_WORDS + F.CTX_TEMP_FRAME_START - 1
 SPECIAL_ALU = {0: ALUOp.ADD, 1: ALUOp.SUB, 2: ALUOp.LT, 3: ALUOp.GT, 4: ALUOp.LE, 5: ALUOp.GE,
                6: ALUOp.EQ, 7: ALUOp.NE, 8: ALUOp.MUL, 12: ALUOp.SHIFT, 14: ALUOp.AND,
                15: ALUOp.OR}
+#: Special selectors the sequential divider answers: / (9), \\ (10), // (13).
+SPECIAL_DIVIDE = {9: DivideOp.EXACT, 10: DivideOp.MODULO, 13: DivideOp.FLOOR}
 #: Special selector ``==`` (bytecode 198): identity of two stack words.
 SPECIAL_IDENTITY = 22
 #: Special selector ``class`` (199).
@@ -206,6 +209,7 @@ class ExecutionCore(wiring.Component):
             m.d.comb += [self.mem_addr.eq(addr), self.mem_wdata.eq(wdata),
                          self.mem_we.eq(we), rdata.eq(self.mem_rdata)]
         m.submodules.alu = alu = SmallIntegerALU()
+        m.submodules.divider = divider = SmallIntegerDivider()
         m.submodules.allocator = allocator = Allocator(self.sram_size, self.block_size)
         m.submodules.decoder = dec = BytecodeDecoder()
         # Three direct-mapped tables of one construction (hw/dispatch.py): the
@@ -711,6 +715,7 @@ class ExecutionCore(wiring.Component):
                             trap(Halt.TRAP_NOT_BOOLEAN)
                     with m.Case(Kind.SEND_SPECIAL):
                         with m.If(Cat(*(instr.special == i for i in SPECIAL_ALU)).any() |
+                                  Cat(*(instr.special == i for i in SPECIAL_DIVIDE)).any() |
                                   (instr.special == SPECIAL_IDENTITY)):
                             m.d.comb += addr.eq(stack_word(-1))
                             m.next = "BINARY"
@@ -786,6 +791,13 @@ class ExecutionCore(wiring.Component):
                     identical = Mux(rdata == top, F.TRUE, F.FALSE)
                     m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(identical), we.eq(1)]
                     retire(sp.eq(stack_word(-1)), new_top=identical)
+                with m.Elif(Cat(*(instr.special == i for i in SPECIAL_DIVIDE)).any()):
+                    m.d.comb += [divider.start.eq(1), divider.a.eq(rdata), divider.b.eq(top)]
+                    with m.Switch(instr.special):
+                        for index, op in SPECIAL_DIVIDE.items():
+                            with m.Case(index):
+                                m.d.comb += divider.op.eq(op)
+                    m.next = "DIVIDE"
                 with m.Else():
                     m.d.comb += [alu.a.eq(rdata), alu.b.eq(top)]
                     with m.Switch(instr.special):
@@ -798,6 +810,13 @@ class ExecutionCore(wiring.Component):
                     with m.Else():
                         m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(alu.result), we.eq(1)]
                         retire(sp.eq(stack_word(-1)), new_top=alu.result)
+
+            with m.State("DIVIDE"):
+                with m.If(divider.done & divider.fail):
+                    special_send(Halt.TRAP_PRIMITIVE)
+                with m.Elif(divider.done):
+                    m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(divider.result), we.eq(1)]
+                    retire(sp.eq(stack_word(-1)), new_top=divider.result)
 
             # --- send: Blue Book sendSelector:argumentCount: ----------------------
             with m.State("SEND_SELECTOR"):

@@ -177,3 +177,19 @@ def test_block_copy_runs_on_the_rtl_core():
     m.core.rtl.take_histogram()
     assert m.run_doits() == F.smallint(sum(2 * i for i in range(1, 61)))
     assert m.core.rtl.take_histogram().get(200, (0, 0))[0] >= 50
+
+
+def test_division_runs_on_the_rtl_core():
+    """/, \\\\ and // (special selectors 185, 186, 189) on SmallIntegers are
+    answered by the RTL core's divider, in lockstep; an inexact / and a zero
+    divisor fail over to the send (Fraction, ZeroDivide) as in software."""
+    m = Machine([("<t>", "| s | s := 0. -40 to: 40 do: [:i | "
+                         "s := s + (i \\\\ 7) + (i // -3) + (i * 6 / 3)]. "
+                         "^s + ((7 / 2) numerator)!\n")],
+                engine="cosim")
+    m.core.rtl.take_histogram()
+    expected = sum(i % 7 + i // -3 + i * 2 for i in range(-40, 41)) + 7
+    assert m.run_doits() == F.smallint(expected)
+    retired = m.core.rtl.take_histogram()
+    for b in (185, 186, 189):
+        assert retired.get(b, (0, 0))[0] >= 80, b
