@@ -101,11 +101,25 @@ class ExecutionCore(wiring.Component):
         ``host_*``) or ``"external"`` (the ``mem_*`` port).
     :param sram_init: initial SRAM words (internal memory, simulation only).
     :param spram: SRAM of SB_SPRAM256KA banks (the iCE40 UP5K build).
+    :param dispatch_entries, cache_entries: entries of the dispatch table and
+        of the import and export caches.
+    :param divider: primitives 10-13 (``/ \\\\ //``) in hardware
+        (:class:`~blocktalk.hw.divider.SmallIntegerDivider`); without it they
+        are sends.
+    :param allocation: primitives 70, 71 and 80 (``basicNew``, ``basicNew:``,
+        ``blockCopy:``) in hardware (:class:`~blocktalk.hw.allocator.Allocator`);
+        without it they trap (``TRAP_METHOD``) and ``hash`` stays as loaded.
     """
 
     def __init__(self, sram_size=65536, block_size=F.DEFAULT_BLOCK_SIZE, sram_init=(),
-                 spram=False, memory="internal", dispatch_entries=256, cache_entries=64):
+                 spram=False, memory="internal", dispatch_entries=256, cache_entries=64,
+                 divider=True, allocation=True):
         check_sram_size(sram_size, block_size)
+        for name, flag in (("divider", divider), ("allocation", allocation)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False, not {flag!r}")
+        self.divider = divider
+        self.allocation = allocation
         for name, n in (("dispatch_entries", dispatch_entries), ("cache_entries", cache_entries)):
             if not isinstance(n, int) or n < 16 or n > 4096 or n & (n - 1):
                 raise ValueError(f"{name} must be a power of two from 16 to 4096, not {n!r}")
@@ -209,9 +223,14 @@ class ExecutionCore(wiring.Component):
             m.d.comb += [self.mem_addr.eq(addr), self.mem_wdata.eq(wdata),
                          self.mem_we.eq(we), rdata.eq(self.mem_rdata)]
         m.submodules.alu = alu = SmallIntegerALU()
-        m.submodules.divider = divider = SmallIntegerDivider()
-        m.submodules.allocator = allocator = Allocator(self.sram_size, self.block_size)
         m.submodules.decoder = dec = BytecodeDecoder()
+        is_divide = Signal()            # a special send the divider answers
+        if self.divider:
+            m.submodules.divider = divider = SmallIntegerDivider()
+            m.d.comb += is_divide.eq(Cat(*(dec.instruction.special == i
+                                           for i in SPECIAL_DIVIDE)).any())
+        if self.allocation:
+            m.submodules.allocator = allocator = Allocator(self.sram_size, self.block_size)
         # Three direct-mapped tables of one construction (hw/dispatch.py): the
         # dispatch table, and the import and export caches the software core
         # keeps as dictionaries.  The host fills them when the core traps on a
@@ -511,11 +530,12 @@ class ExecutionCore(wiring.Component):
         # the identity hash after self.hash (F.next_identity_hash): h * 1105 + 2053
         hash_next = Signal(15)
         h = self.hash
-        m.d.comb += [hash_next.eq(h + (h << 4) + (h << 6) + (h << 10) + 2053),
-                     allocator.frame.eq(alloc_frame), allocator.class_index.eq(class_index),
-                     allocator.fmt.eq(new_fmt), allocator.body_words.eq(new_body),
-                     allocator.fill.eq(new_fill), allocator.hash.eq(hash_next),
-                     allocator.limit.eq(alloc_limit), allocator.mem_rdata.eq(rdata)]
+        if self.allocation:
+            m.d.comb += [hash_next.eq(h + (h << 4) + (h << 6) + (h << 10) + 2053),
+                         allocator.frame.eq(alloc_frame), allocator.class_index.eq(class_index),
+                         allocator.fmt.eq(new_fmt), allocator.body_words.eq(new_body),
+                         allocator.fill.eq(new_fill), allocator.hash.eq(hash_next),
+                         allocator.limit.eq(alloc_limit), allocator.mem_rdata.eq(rdata)]
         sender = Signal(abits)
         ret_home = Signal(abits)
         ret_pc = Signal(16)
@@ -715,7 +735,7 @@ class ExecutionCore(wiring.Component):
                             trap(Halt.TRAP_NOT_BOOLEAN)
                     with m.Case(Kind.SEND_SPECIAL):
                         with m.If(Cat(*(instr.special == i for i in SPECIAL_ALU)).any() |
-                                  Cat(*(instr.special == i for i in SPECIAL_DIVIDE)).any() |
+                                  is_divide |
                                   (instr.special == SPECIAL_IDENTITY)):
                             m.d.comb += addr.eq(stack_word(-1))
                             m.next = "BINARY"
@@ -791,13 +811,14 @@ class ExecutionCore(wiring.Component):
                     identical = Mux(rdata == top, F.TRUE, F.FALSE)
                     m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(identical), we.eq(1)]
                     retire(sp.eq(stack_word(-1)), new_top=identical)
-                with m.Elif(Cat(*(instr.special == i for i in SPECIAL_DIVIDE)).any()):
-                    m.d.comb += [divider.start.eq(1), divider.a.eq(rdata), divider.b.eq(top)]
-                    with m.Switch(instr.special):
-                        for index, op in SPECIAL_DIVIDE.items():
-                            with m.Case(index):
-                                m.d.comb += divider.op.eq(op)
-                    m.next = "DIVIDE"
+                if self.divider:
+                    with m.Elif(is_divide):
+                        m.d.comb += [divider.start.eq(1), divider.a.eq(rdata), divider.b.eq(top)]
+                        with m.Switch(instr.special):
+                            for index, op in SPECIAL_DIVIDE.items():
+                                with m.Case(index):
+                                    m.d.comb += divider.op.eq(op)
+                        m.next = "DIVIDE"
                 with m.Else():
                     m.d.comb += [alu.a.eq(rdata), alu.b.eq(top)]
                     with m.Switch(instr.special):
@@ -811,12 +832,13 @@ class ExecutionCore(wiring.Component):
                         m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(alu.result), we.eq(1)]
                         retire(sp.eq(stack_word(-1)), new_top=alu.result)
 
-            with m.State("DIVIDE"):
-                with m.If(divider.done & divider.fail):
-                    special_send(Halt.TRAP_PRIMITIVE)
-                with m.Elif(divider.done):
-                    m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(divider.result), we.eq(1)]
-                    retire(sp.eq(stack_word(-1)), new_top=divider.result)
+            if self.divider:
+                with m.State("DIVIDE"):
+                    with m.If(divider.done & divider.fail):
+                        special_send(Halt.TRAP_PRIMITIVE)
+                    with m.Elif(divider.done):
+                        m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(divider.result), we.eq(1)]
+                        retire(sp.eq(stack_word(-1)), new_top=divider.result)
 
             # --- send: Blue Book sendSelector:argumentCount: ----------------------
             with m.State("SEND_SELECTOR"):
@@ -923,164 +945,166 @@ class ExecutionCore(wiring.Component):
                 with m.Elif(number == 81):
                     m.d.comb += addr.eq(object_word(new_rcvr, 1))
                     m.next = "VALUE_CLASS"
-                with m.Elif((number == 80) & (nargs == 1)):
-                    # Blue Book primitiveBlockCopy: the block, its home and the
-                    # context all in one frame, so no word needs an export
-                    with m.If((alloc_limit == 0) | ~alloc_valid |
-                              (alloc_frame != frame_of(ctx)) |
-                              (frame_of(new_rcvr) != frame_of(ctx))):
-                        trap(Halt.TRAP_METHOD)
-                    with m.Else():
-                        m.d.comb += addr.eq(sp)
-                        m.next = "BLOCK_ARG"
-                with m.Elif(((number == 70) & (nargs == 0)) | ((number == 71) & (nargs == 1))):
-                    # Blue Book primitiveNew / primitiveNewWithArg: the new
-                    # object is in the context's frame, so its word needs no
-                    # export (which could trap after the writes)
-                    with m.If((alloc_limit == 0) | ~alloc_valid |
-                              (alloc_frame != frame_of(ctx)) | (formats == 0)):
-                        trap(Halt.TRAP_METHOD)
-                    with m.Else():
-                        # the class's index: the dispatch table's entry (0, class)
-                        m.d.comb += [dispatch.lookup_valid.eq(1), dispatch.lookup_class.eq(0),
-                                     dispatch.lookup_selector.eq(new_rcvr[:abits])]
-                        m.next = "NEW_INDEX"
+                if self.allocation:
+                    with m.Elif((number == 80) & (nargs == 1)):
+                        # Blue Book primitiveBlockCopy: the block, its home and the
+                        # context all in one frame, so no word needs an export
+                        with m.If((alloc_limit == 0) | ~alloc_valid |
+                                  (alloc_frame != frame_of(ctx)) |
+                                  (frame_of(new_rcvr) != frame_of(ctx))):
+                            trap(Halt.TRAP_METHOD)
+                        with m.Else():
+                            m.d.comb += addr.eq(sp)
+                            m.next = "BLOCK_ARG"
+                    with m.Elif(((number == 70) & (nargs == 0)) | ((number == 71) & (nargs == 1))):
+                        # Blue Book primitiveNew / primitiveNewWithArg: the new
+                        # object is in the context's frame, so its word needs no
+                        # export (which could trap after the writes)
+                        with m.If((alloc_limit == 0) | ~alloc_valid |
+                                  (alloc_frame != frame_of(ctx)) | (formats == 0)):
+                            trap(Halt.TRAP_METHOD)
+                        with m.Else():
+                            # the class's index: the dispatch table's entry (0, class)
+                            m.d.comb += [dispatch.lookup_valid.eq(1), dispatch.lookup_class.eq(0),
+                                         dispatch.lookup_selector.eq(new_rcvr[:abits])]
+                            m.next = "NEW_INDEX"
                 with m.Elif(supported):
                     m.d.comb += addr.eq(object_word(new_rcvr, 0))
                     m.next = "PRIM_SIZE"
                 with m.Else():
                     trap(Halt.TRAP_METHOD)
-            with m.State("BLOCK_ARG"):
-                m.d.sync += answer_word.eq(rdata)            # the argument count
-                m.d.comb += addr.eq(object_word(new_rcvr, 1))
-                m.next = "BLOCK_CLASS"
-            with m.State("BLOCK_CLASS"):
-                # the home context: the receiver, or a BlockContext's home
-                with m.If(rdata[:12] == F.CLASS_INDEX["MethodContext"]):
-                    m.d.sync += block_home.eq(new_rcvr)
-                    m.d.comb += addr.eq(object_word(new_rcvr, 0))
-                    m.next = "BLOCK_SIZE"
-                with m.Elif(rdata[:12] == F.CLASS_INDEX["BlockContext"]):
-                    m.d.comb += addr.eq(word_address(new_rcvr, F.CTX_HOME))
-                    m.next = "BLOCK_HOME"
-                with m.Else():
-                    trap(Halt.TRAP_METHOD)
-            with m.State("BLOCK_HOME"):
-                # a home in another block is the software core's
-                with m.If(immediate(rdata) | far(rdata, frame_of(ctx))):
-                    trap(Halt.TRAP_METHOD)
-                with m.Else():
-                    m.d.sync += block_home.eq(object_at(frame_of(ctx), rdata))
-                    m.d.comb += addr.eq(object_word(object_at(frame_of(ctx), rdata), 0))
-                    m.next = "BLOCK_SIZE"
-            with m.State("BLOCK_SIZE"):
-                # a BlockContext as big as its home, nil-filled
-                m.d.sync += [class_index.eq(F.CLASS_INDEX["BlockContext"]),
-                             new_body.eq(rdata - F.OBJ_HEADER_WORDS),
-                             new_fmt.eq(F.FMT_POINTERS), new_fill.eq(F.NIL)]
-                m.next = "NEW_ALLOCATE"
-            with m.State("BLOCK_W_NARGS"):
-                m.d.comb += [addr.eq(word_address(new_obj, F.CTX_NARGS)), we.eq(1),
-                             wdata.eq(answer_word)]
-                m.next = "BLOCK_W_STARTPC"
-            # the block's code starts after this send and the 2-byte jump over it
-            block_pc = small(ip + instr.length + 3)
-            with m.State("BLOCK_W_STARTPC"):
-                m.d.comb += [addr.eq(word_address(new_obj, F.CTX_STARTPC)), we.eq(1),
-                             wdata.eq(block_pc)]
-                m.next = "BLOCK_W_PC"
-            with m.State("BLOCK_W_PC"):
-                m.d.comb += [addr.eq(word_address(new_obj, F.CTX_PC)), we.eq(1),
-                             wdata.eq(block_pc)]
-                m.next = "BLOCK_W_STACKP"
-            with m.State("BLOCK_W_STACKP"):
-                m.d.comb += [addr.eq(word_address(new_obj, F.CTX_STACKP)), we.eq(1),
-                             wdata.eq(F.smallint(0))]
-                m.next = "BLOCK_W_HOME"
-            with m.State("BLOCK_W_HOME"):
-                m.d.comb += [addr.eq(word_address(new_obj, F.CTX_HOME)), we.eq(1),
-                             wdata.eq(block_home[:lb])]
-                m.next = "BLOCK_ESCAPED"
-            with m.State("BLOCK_ESCAPED"):
-                # the home is held by the block: never recycled
-                m.d.comb += [addr.eq(word_address(block_home, F.CTX_RECEIVER_MAP)), we.eq(1),
-                             wdata.eq(F.TRUE)]
-                m.next = "NEW_ANSWER"
-            with m.State("NEW_ANSWER"):
-                m.d.comb += [addr.eq(stack_word(-nargs)), wdata.eq(new_obj[:lb]), we.eq(1)]
-                retire(sp.eq(stack_word(-nargs)), new_top=new_obj[:lb])
-            with m.State("NEW_INDEX"):
-                with m.If(dispatch.hit):
-                    m.d.sync += class_index.eq(dispatch.method[:12])
-                    m.d.comb += addr.eq(word_address(formats, dispatch.method[:12]))
-                    m.next = "NEW_FORMAT"
-                with m.Else():
-                    trap(Halt.TRAP_LOOKUP, 0, new_rcvr[:abits])
-            with m.State("NEW_FORMAT"):
-                # the formatTable's SmallInteger: kind 14..12, named fields 11..1
-                kind = rdata[1 + F.CLASS_KIND_SHIFT:]
-                m.d.sync += [named.eq(rdata[1:1 + F.CLASS_KIND_SHIFT]), new_kind.eq(kind)]
-                with m.If(~rdata[0]):
-                    trap(Halt.TRAP_METHOD)
-                with m.Elif(prim == 70):
-                    with m.If(kind != F.KIND_FIXED):
+            if self.allocation:
+                with m.State("BLOCK_ARG"):
+                    m.d.sync += answer_word.eq(rdata)            # the argument count
+                    m.d.comb += addr.eq(object_word(new_rcvr, 1))
+                    m.next = "BLOCK_CLASS"
+                with m.State("BLOCK_CLASS"):
+                    # the home context: the receiver, or a BlockContext's home
+                    with m.If(rdata[:12] == F.CLASS_INDEX["MethodContext"]):
+                        m.d.sync += block_home.eq(new_rcvr)
+                        m.d.comb += addr.eq(object_word(new_rcvr, 0))
+                        m.next = "BLOCK_SIZE"
+                    with m.Elif(rdata[:12] == F.CLASS_INDEX["BlockContext"]):
+                        m.d.comb += addr.eq(word_address(new_rcvr, F.CTX_HOME))
+                        m.next = "BLOCK_HOME"
+                    with m.Else():
+                        trap(Halt.TRAP_METHOD)
+                with m.State("BLOCK_HOME"):
+                    # a home in another block is the software core's
+                    with m.If(immediate(rdata) | far(rdata, frame_of(ctx))):
                         trap(Halt.TRAP_METHOD)
                     with m.Else():
-                        m.d.sync += [new_body.eq(rdata[1:1 + F.CLASS_KIND_SHIFT]),
-                                     new_fmt.eq(F.FMT_POINTERS), new_fill.eq(F.NIL)]
-                        m.next = "NEW_ALLOCATE"
-                with m.Else():
-                    m.d.comb += addr.eq(sp)
-                    m.next = "NEW_SIZE"
-            with m.State("NEW_SIZE"):
-                # basicNew: n, n a SmallInteger; a large (chunked) object is the
-                # software core's (docs/architecture.md section 10)
-                n = rdata[1:]
-                per = F.large_chunk_fields(self.block_size)
-                with m.If(~rdata[0] | rdata[15]):
-                    trap(Halt.TRAP_METHOD)
-                with m.Else():
+                        m.d.sync += block_home.eq(object_at(frame_of(ctx), rdata))
+                        m.d.comb += addr.eq(object_word(object_at(frame_of(ctx), rdata), 0))
+                        m.next = "BLOCK_SIZE"
+                with m.State("BLOCK_SIZE"):
+                    # a BlockContext as big as its home, nil-filled
+                    m.d.sync += [class_index.eq(F.CLASS_INDEX["BlockContext"]),
+                                 new_body.eq(rdata - F.OBJ_HEADER_WORDS),
+                                 new_fmt.eq(F.FMT_POINTERS), new_fill.eq(F.NIL)]
                     m.next = "NEW_ALLOCATE"
-                    with m.Switch(new_kind):
-                        with m.Case(F.KIND_POINTERS):
-                            m.d.sync += [new_body.eq(named + n), new_fmt.eq(F.FMT_POINTERS),
-                                         new_fill.eq(F.NIL)]
-                            with m.If((named == 0) & (n > per)):
-                                trap(Halt.TRAP_METHOD)
-                        with m.Case(F.KIND_BYTES):
-                            m.d.sync += [new_body.eq((n + 1) >> 1),
-                                         new_fmt.eq(F.FMT_BYTES + n[0]), new_fill.eq(0)]
-                            with m.If((named == 0) & (n > 2 * per)):
-                                trap(Halt.TRAP_METHOD)
-                        with m.Case(F.KIND_WORDS):
-                            m.d.sync += [new_body.eq(n), new_fmt.eq(F.FMT_WORDS), new_fill.eq(0)]
-                            with m.If((named == 0) & (n > per)):
-                                trap(Halt.TRAP_METHOD)
-                        with m.Default():
-                            trap(Halt.TRAP_METHOD)
-            with m.State("NEW_ALLOCATE"):
-                # only large (chunked) objects may exceed half a block; the
-                # allocator's own check is the frame's room
-                with m.If((new_body + F.OBJ_HEADER_WORDS) * 2 > self.block_size // 2):
-                    trap(Halt.TRAP_METHOD)
-                with m.Else():
-                    m.d.comb += [allocator.start.eq(1), addr.eq(allocator.mem_addr),
-                                 wdata.eq(allocator.mem_wdata), we.eq(allocator.mem_we)]
-                    m.next = "NEW_FILL"
-            with m.State("NEW_FILL"):
-                with m.If(allocator.done & allocator.full):
-                    trap(Halt.TRAP_METHOD)          # nothing written: the software core's
-                with m.Elif(allocator.done):
-                    # from here on nothing traps
-                    m.d.sync += [new_obj.eq(allocator.obj), self.hash.eq(hash_next),
-                                 self.dirty.bit_select(alloc_frame, 1).eq(1)]
-                    with m.If(prim == 80):
-                        m.next = "BLOCK_W_NARGS"
+                with m.State("BLOCK_W_NARGS"):
+                    m.d.comb += [addr.eq(word_address(new_obj, F.CTX_NARGS)), we.eq(1),
+                                 wdata.eq(answer_word)]
+                    m.next = "BLOCK_W_STARTPC"
+                # the block's code starts after this send and the 2-byte jump over it
+                block_pc = small(ip + instr.length + 3)
+                with m.State("BLOCK_W_STARTPC"):
+                    m.d.comb += [addr.eq(word_address(new_obj, F.CTX_STARTPC)), we.eq(1),
+                                 wdata.eq(block_pc)]
+                    m.next = "BLOCK_W_PC"
+                with m.State("BLOCK_W_PC"):
+                    m.d.comb += [addr.eq(word_address(new_obj, F.CTX_PC)), we.eq(1),
+                                 wdata.eq(block_pc)]
+                    m.next = "BLOCK_W_STACKP"
+                with m.State("BLOCK_W_STACKP"):
+                    m.d.comb += [addr.eq(word_address(new_obj, F.CTX_STACKP)), we.eq(1),
+                                 wdata.eq(F.smallint(0))]
+                    m.next = "BLOCK_W_HOME"
+                with m.State("BLOCK_W_HOME"):
+                    m.d.comb += [addr.eq(word_address(new_obj, F.CTX_HOME)), we.eq(1),
+                                 wdata.eq(block_home[:lb])]
+                    m.next = "BLOCK_ESCAPED"
+                with m.State("BLOCK_ESCAPED"):
+                    # the home is held by the block: never recycled
+                    m.d.comb += [addr.eq(word_address(block_home, F.CTX_RECEIVER_MAP)), we.eq(1),
+                                 wdata.eq(F.TRUE)]
+                    m.next = "NEW_ANSWER"
+                with m.State("NEW_ANSWER"):
+                    m.d.comb += [addr.eq(stack_word(-nargs)), wdata.eq(new_obj[:lb]), we.eq(1)]
+                    retire(sp.eq(stack_word(-nargs)), new_top=new_obj[:lb])
+                with m.State("NEW_INDEX"):
+                    with m.If(dispatch.hit):
+                        m.d.sync += class_index.eq(dispatch.method[:12])
+                        m.d.comb += addr.eq(word_address(formats, dispatch.method[:12]))
+                        m.next = "NEW_FORMAT"
                     with m.Else():
-                        m.next = "NEW_ANSWER"
-                with m.Else():
-                    m.d.comb += [addr.eq(allocator.mem_addr), wdata.eq(allocator.mem_wdata),
-                                 we.eq(allocator.mem_we)]
+                        trap(Halt.TRAP_LOOKUP, 0, new_rcvr[:abits])
+                with m.State("NEW_FORMAT"):
+                    # the formatTable's SmallInteger: kind 14..12, named fields 11..1
+                    kind = rdata[1 + F.CLASS_KIND_SHIFT:]
+                    m.d.sync += [named.eq(rdata[1:1 + F.CLASS_KIND_SHIFT]), new_kind.eq(kind)]
+                    with m.If(~rdata[0]):
+                        trap(Halt.TRAP_METHOD)
+                    with m.Elif(prim == 70):
+                        with m.If(kind != F.KIND_FIXED):
+                            trap(Halt.TRAP_METHOD)
+                        with m.Else():
+                            m.d.sync += [new_body.eq(rdata[1:1 + F.CLASS_KIND_SHIFT]),
+                                         new_fmt.eq(F.FMT_POINTERS), new_fill.eq(F.NIL)]
+                            m.next = "NEW_ALLOCATE"
+                    with m.Else():
+                        m.d.comb += addr.eq(sp)
+                        m.next = "NEW_SIZE"
+                with m.State("NEW_SIZE"):
+                    # basicNew: n, n a SmallInteger; a large (chunked) object is the
+                    # software core's (docs/architecture.md section 10)
+                    n = rdata[1:]
+                    per = F.large_chunk_fields(self.block_size)
+                    with m.If(~rdata[0] | rdata[15]):
+                        trap(Halt.TRAP_METHOD)
+                    with m.Else():
+                        m.next = "NEW_ALLOCATE"
+                        with m.Switch(new_kind):
+                            with m.Case(F.KIND_POINTERS):
+                                m.d.sync += [new_body.eq(named + n), new_fmt.eq(F.FMT_POINTERS),
+                                             new_fill.eq(F.NIL)]
+                                with m.If((named == 0) & (n > per)):
+                                    trap(Halt.TRAP_METHOD)
+                            with m.Case(F.KIND_BYTES):
+                                m.d.sync += [new_body.eq((n + 1) >> 1),
+                                             new_fmt.eq(F.FMT_BYTES + n[0]), new_fill.eq(0)]
+                                with m.If((named == 0) & (n > 2 * per)):
+                                    trap(Halt.TRAP_METHOD)
+                            with m.Case(F.KIND_WORDS):
+                                m.d.sync += [new_body.eq(n), new_fmt.eq(F.FMT_WORDS), new_fill.eq(0)]
+                                with m.If((named == 0) & (n > per)):
+                                    trap(Halt.TRAP_METHOD)
+                            with m.Default():
+                                trap(Halt.TRAP_METHOD)
+                with m.State("NEW_ALLOCATE"):
+                    # only large (chunked) objects may exceed half a block; the
+                    # allocator's own check is the frame's room
+                    with m.If((new_body + F.OBJ_HEADER_WORDS) * 2 > self.block_size // 2):
+                        trap(Halt.TRAP_METHOD)
+                    with m.Else():
+                        m.d.comb += [allocator.start.eq(1), addr.eq(allocator.mem_addr),
+                                     wdata.eq(allocator.mem_wdata), we.eq(allocator.mem_we)]
+                        m.next = "NEW_FILL"
+                with m.State("NEW_FILL"):
+                    with m.If(allocator.done & allocator.full):
+                        trap(Halt.TRAP_METHOD)          # nothing written: the software core's
+                    with m.Elif(allocator.done):
+                        # from here on nothing traps
+                        m.d.sync += [new_obj.eq(allocator.obj), self.hash.eq(hash_next),
+                                     self.dirty.bit_select(alloc_frame, 1).eq(1)]
+                        with m.If(prim == 80):
+                            m.next = "BLOCK_W_NARGS"
+                        with m.Else():
+                            m.next = "NEW_ANSWER"
+                    with m.Else():
+                        m.d.comb += [addr.eq(allocator.mem_addr), wdata.eq(allocator.mem_wdata),
+                                     we.eq(allocator.mem_we)]
             with m.State("PRIM_SIZE"):
                 m.d.sync += obj_words.eq(rdata)
                 m.d.comb += addr.eq(object_word(new_rcvr, 2))

@@ -22,7 +22,11 @@ UNITS = {
     "dispatch": ("blocktalk.hw.dispatch", "DispatchTable"),
     "decoder": ("blocktalk.hw.decoder", "BytecodeDecoder"),
     "allocator": ("blocktalk.hw.allocator", "Allocator"),
+    "divider": ("blocktalk.hw.divider", "SmallIntegerDivider"),
     "core": ("blocktalk.hw.core", "ExecutionCore"),
+    # the core without its optional units (divider, allocation): what the
+    # iCE40 UP5K's 5,280 LUTs hold
+    "core-lean": ("blocktalk.hw.core", "ExecutionCore"),
 }
 
 #: Yosys cell names -> reported figure, per target.
@@ -42,6 +46,8 @@ def unit(name, target="ecp5"):
     component = getattr(importlib.import_module(module), cls)
     if name == "core":
         return component(spram=target == "ice40")
+    if name == "core-lean":
+        return component(spram=target == "ice40", divider=False, allocation=False)
     return component()
 
 

@@ -46,8 +46,8 @@ def software_trace(run):
     raise AssertionError("the software core did not finish")
 
 
-def rtl_run(regs, sram, max_cycles=100000):
-    dut = ExecutionCore(sram_size=len(sram) * 2, sram_init=sram)
+def rtl_run(regs, sram, max_cycles=100000, **options):
+    dut = ExecutionCore(sram_size=len(sram) * 2, sram_init=sram, **options)
     out = {"retired": [], "retire_cycles": []}
 
     async def bench(ctx):
@@ -155,3 +155,25 @@ def test_verilator_runs_the_loop_like_the_software_core(verilator_model):
     assert got["retired"] == codes + [124]
     # cycle for cycle the Amaranth simulation's core
     assert got["cycles"] == rtl_run(regs, sram)["cycles"]
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"dispatch_entries": 100}, ValueError,
+     r"^dispatch_entries must be a power of two from 16 to 4096, not 100$"),
+    ({"cache_entries": 8}, ValueError,
+     r"^cache_entries must be a power of two from 16 to 4096, not 8$"),
+    ({"memory": "dram"}, ValueError, r"^memory must be 'internal' or 'external', not 'dram'$"),
+    ({"divider": 1}, TypeError, r"^divider must be True or False, not 1$"),
+    ({"allocation": "yes"}, TypeError, r"^allocation must be True or False, not 'yes'$"),
+])
+def test_constructor_arguments_are_checked(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        ExecutionCore(**kwargs)
+
+
+def test_the_core_without_divider_or_allocation_still_runs_the_loop():
+    """The optional units (``divider``, ``allocation``) leave the rest alone."""
+    run, regs, sram = start(SUM_TO_100, [100])
+    full = rtl_run(regs, sram)
+    small = rtl_run(regs, sram, divider=False, allocation=False)
+    assert small["retired"] == full["retired"] and small["cycles"] == full["cycles"]
