@@ -18,8 +18,6 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from blocktalk.memory import format as F
-
 __all__ = ["DivideOp", "SmallIntegerDivider"]
 
 
@@ -66,7 +64,6 @@ class SmallIntegerDivider(wiring.Component):
         op = Signal(DivideOp)
         a_neg = Signal()
         b_neg = Signal()
-        b_value = Signal(signed(15))     # for the floor remainder's correction
         divisor = Signal(15)             # |b|
         quotient = Signal(15)            # |a|, shifted out as the quotient shifts in
         remainder = Signal(15)
@@ -84,7 +81,7 @@ class SmallIntegerDivider(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.start):
                     m.d.sync += [op.eq(self.op), a_neg.eq(x < 0), b_neg.eq(y < 0),
-                                 b_value.eq(y), divisor.eq(Mux(y < 0, -y, y)),
+                                 divisor.eq(Mux(y < 0, -y, y)),
                                  quotient.eq(Mux(x < 0, -x, x)), remainder.eq(0),
                                  steps.eq(14)]
                     with m.If(~self.a[0] | ~self.b[0] | (y == 0)):
@@ -102,24 +99,32 @@ class SmallIntegerDivider(wiring.Component):
                 with m.If(steps == 0):
                     m.next = "SIGN"
             with m.State("SIGN"):
+                # From the magnitudes, one conditional negation each:
+                #   quotient: -q if the signs differ (truncation), and for
+                #   // when inexact -q - 1 = ~q (the floor);
+                #   remainder: r, or for \\ when inexact with the signs
+                #   differing |b| - r, then with the sign of a (of b when
+                #   corrected).
                 m.d.comb += self.busy.eq(1)
                 inexact = remainder != 0
-                floor = inexact & (a_neg ^ b_neg)
-                truncated_q = Signal(signed(17))
-                truncated_r = Signal(signed(17))
-                value = Signal(signed(17))
-                m.d.comb += [truncated_q.eq(Mux(a_neg ^ b_neg, -quotient, quotient)),
-                             truncated_r.eq(Mux(a_neg, -remainder, remainder))]
-                with m.Switch(op):
-                    with m.Case(DivideOp.EXACT, DivideOp.QUOTIENT):
-                        m.d.comb += value.eq(truncated_q)
-                    with m.Case(DivideOp.FLOOR):
-                        m.d.comb += value.eq(truncated_q - floor)
-                    with m.Case(DivideOp.MODULO):
-                        m.d.comb += value.eq(truncated_r + Mux(floor, b_value, 0))
-                m.d.sync += [self.result.eq(Cat(1, value[:15])),
-                             self.fail.eq(((op == DivideOp.EXACT) & inexact) |
-                                          (value > F.SMALLINT_MAX) | (value < F.SMALLINT_MIN))]
+                differ = a_neg ^ b_neg
+                corrected = inexact & differ
+                is_modulo = op == DivideOp.MODULO
+                magnitude = Signal(15)
+                negate = Signal()
+                carry = Signal()
+                with m.If(is_modulo):
+                    m.d.comb += [magnitude.eq(Mux(corrected, divisor - remainder, remainder)),
+                                 negate.eq(Mux(corrected, b_neg, a_neg)), carry.eq(negate)]
+                with m.Else():
+                    m.d.comb += [magnitude.eq(quotient), negate.eq(differ),
+                                 carry.eq(differ & ~(corrected & (op == DivideOp.FLOOR)))]
+                value = Signal(15)
+                m.d.comb += value.eq((magnitude ^ negate.replicate(15)) + carry)
+                # only -16384 / -1 leaves the range: a positive 16384
+                overflow = ~is_modulo & ~negate & quotient[14]
+                m.d.sync += [self.result.eq(Cat(1, value)),
+                             self.fail.eq(((op == DivideOp.EXACT) & inexact) | overflow)]
                 m.next = "DONE"
             with m.State("DONE"):
                 m.d.comb += self.done.eq(1)
