@@ -48,7 +48,7 @@ soak-st80: $(VENV)/.installed
 # Yosys cell counts of the core's units for the iCE40 UP5K and the ECP5 (the
 # whole core takes several minutes per target).
 synth: $(VENV)/.installed
-	for unit in alu decoder dispatch allocator core; do for target in ice40 ecp5; do \
+	for unit in alu decoder dispatch allocator divider core-lean core; do for target in ice40 ecp5; do \
 		echo "== $$unit $$target"; $(PY) -m blocktalk.hw.synth $$unit --target $$target; done; done
 
 clean:
