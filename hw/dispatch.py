@@ -39,8 +39,18 @@ ADDRESS_BITS = 16
 
 
 def dispatch_index(class_index, selector, entries):
-    """The entry a key maps to (selectors are word addresses: bit 0 is 0)."""
-    return (class_index ^ (selector >> 1)) & (entries - 1)
+    """The entry a key maps to: the class index XOR the selector's word address
+    folded to the index width (selectors are word addresses: bit 0 is 0).
+    The fold mixes in the frame bits: without it the k-th OutPointer of every
+    frame -- they sit at the same offset from each frame's end -- shares one
+    entry of the import cache."""
+    bits = entries.bit_length() - 1
+    index = class_index
+    word = selector >> 1
+    while word:
+        index ^= word
+        word >>= bits
+    return index & (entries - 1)
 
 
 GENERATION_BITS = 4
@@ -112,7 +122,10 @@ class DispatchTable(wiring.Component):
         m.d.comb += self.sweeping.eq(sweep != 0)
 
         def index(class_index, selector):
-            return (class_index ^ selector[1:])[:bits]
+            folded = class_index[:bits]
+            for lo in range(1, len(selector), bits):
+                folded = folded ^ selector[lo:lo + bits]
+            return folded[:bits]
 
         with m.If(self.sweeping):
             m.d.comb += [write.addr.eq(sweep - 1), write.data.eq(0), write.en.eq(1)]
