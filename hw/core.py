@@ -1307,12 +1307,40 @@ class ExecutionCore(wiring.Component):
                 m.next = "ACT_HEAD"
             with m.State("ACT_HEAD"):
                 with m.If(rdata == 0):
-                    trap(Halt.TRAP_CONTEXT)             # the software core allocates
+                    if self.allocation:
+                        # none recycled: a fresh, nil-filled context from the
+                        # allocator (else the software core allocates)
+                        with m.If(alloc_limit == 0):
+                            trap(Halt.TRAP_CONTEXT)
+                        with m.Else():
+                            m.d.sync += [class_index.eq(F.CLASS_INDEX["MethodContext"]),
+                                         new_body.eq(Mux(m_large, F.LARGE_CONTEXT_FIELDS,
+                                                         F.SMALL_CONTEXT_FIELDS)),
+                                         new_fmt.eq(F.FMT_POINTERS), new_fill.eq(F.NIL)]
+                            m.next = "ACT_ALLOCATE"
+                    else:
+                        trap(Halt.TRAP_CONTEXT)
                 with m.Else():
                     new = object_at(alloc_frame, rdata)
                     m.d.sync += new_ctx.eq(new)
                     m.d.comb += addr.eq(word_address(new, F.CTX_SENDER))
                     m.next = "ACT_LINK"
+            if self.allocation:
+                with m.State("ACT_ALLOCATE"):
+                    m.d.comb += [allocator.start.eq(1), addr.eq(allocator.mem_addr),
+                                 wdata.eq(allocator.mem_wdata), we.eq(allocator.mem_we)]
+                    m.next = "ACT_FILL"
+                with m.State("ACT_FILL"):
+                    with m.If(allocator.done & allocator.full):
+                        trap(Halt.TRAP_CONTEXT)         # nothing written
+                    with m.Elif(allocator.done):
+                        # from here on nothing traps
+                        m.d.sync += [new_ctx.eq(allocator.obj), self.hash.eq(hash_next),
+                                     self.dirty.bit_select(alloc_frame, 1).eq(1)]
+                        m.next = "ACT_W_SENDER"
+                    with m.Else():
+                        m.d.comb += [addr.eq(allocator.mem_addr), wdata.eq(allocator.mem_wdata),
+                                     we.eq(allocator.mem_we)]
             with m.State("ACT_LINK"):
                 # from here on nothing traps: the writes begin.  The free list
                 # is linked through the sender field; the header stays a

@@ -193,3 +193,14 @@ def test_division_runs_on_the_rtl_core():
     retired = m.core.rtl.take_histogram()
     for b in (185, 186, 189):
         assert retired.get(b, (0, 0))[0] >= 80, b
+
+
+def test_fresh_contexts_are_allocated_on_the_rtl_core():
+    """With no recycled context in the allocation frame, activation takes a
+    fresh nil-filled one from the allocator instead of trapping
+    (``TRAP_CONTEXT`` only when the frame is full)."""
+    m = Machine([("<t>", TEMPS), ("<t>", "^Temps new deep: 60!\n")], engine="cosim")
+    assert m.run_doits() == F.smallint(60 * 33)
+    stats = m.stats.engine
+    assert stats["lockstep_checked"] > 300
+    assert stats.get("rtl_stop_trap_context", 0) <= 2
