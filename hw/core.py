@@ -256,6 +256,7 @@ class ExecutionCore(wiring.Component):
         alloc_limit = Signal(17)
         bytecode = Signal(8)
         ext1 = Signal(8)
+        ext2 = Signal(8)                 # the second extension byte (132, 134)
         top = Signal(16)                 # the stack top, read before EXECUTE
         instr = dec.instruction
 
@@ -347,8 +348,8 @@ class ExecutionCore(wiring.Component):
             code_data.eq(Mux(latch_hit, code_latch, rdata)),
             arriving.eq(Mux(ip[0], code_data[:8], code_data[8:])),
             dec.bytecode.eq(Mux(in_decode, arriving, bytecode)),
-            dec.ext1.eq(Mux(in_decode, code_data[:8], Mux(in_extend, rdata[8:], ext1))),
-            dec.ext2.eq(0),
+            dec.ext1.eq(Mux(in_decode, code_data[:8], Mux(in_extend & ip[0], rdata[8:], ext1))),
+            dec.ext2.eq(Mux(in_extend, Mux(ip[0], rdata[:8], rdata[8:]), ext2)),
         ]
         with m.If(we & (addr == code_latch_addr)):
             m.d.sync += code_latch_valid.eq(0)
@@ -631,10 +632,11 @@ class ExecutionCore(wiring.Component):
 
             def decode_step():
                 # big-endian: an even ip is the word's high byte, and the
-                # extension byte is then its low byte; an odd ip's is in the next word
+                # extension byte is then its low byte; an odd ip's is in the
+                # next word, and so is a three-byte instruction's last byte
                 m.d.comb += in_decode.eq(1)
                 m.d.sync += [bytecode.eq(arriving), ext1.eq(code_data[:8])]
-                with m.If(ip[0] & (instr.length > 1)):
+                with m.If((ip[0] & (instr.length > 1)) | (instr.length > 2)):
                     m.d.comb += addr.eq(code_word + 1)
                     m.next = "EXTEND"
                 with m.Elif(needs_top):
@@ -665,7 +667,8 @@ class ExecutionCore(wiring.Component):
                 decode_step()
             with m.State("EXTEND"):
                 m.d.comb += in_extend.eq(1)
-                m.d.sync += [ext1.eq(rdata[8:]), code_latch.eq(rdata),
+                m.d.sync += [ext1.eq(Mux(ip[0], rdata[8:], ext1)),
+                             ext2.eq(Mux(ip[0], rdata[:8], rdata[8:])), code_latch.eq(rdata),
                              code_latch_addr.eq(code_word + 1), code_latch_valid.eq(1)]
                 with m.If(needs_top):
                     fetch_top()
@@ -749,9 +752,9 @@ class ExecutionCore(wiring.Component):
                             special_send()
                     with m.Case(Kind.SEND):
                         # Blue Book sendLiteralSelectorBytecode,
-                        # singleExtendedSendBytecode and super (133); not the
-                        # three-byte 132 and 134
-                        with m.If(instr.length < 3):
+                        # singleExtendedSendBytecode, doubleExtendedSendBytecode
+                        # and their super forms (133, 134), up to 7 arguments
+                        with m.If(instr.nargs < 8):
                             m.d.comb += addr.eq(literal_word)
                             m.d.sync += selector_frame.eq(frame_of(method))
                             m.next = "SEND_SELECTOR"

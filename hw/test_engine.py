@@ -204,3 +204,17 @@ def test_fresh_contexts_are_allocated_on_the_rtl_core():
     stats = m.stats.engine
     assert stats["lockstep_checked"] > 300
     assert stats.get("rtl_stop_trap_context", 0) <= 2
+
+
+def test_double_extended_sends_run_on_the_rtl_core():
+    """A send whose selector is literal 32 or later is the three-byte 132;
+    its two extension bytes are read across a code word when the bytecode
+    is at an odd or an even ip."""
+    adds = " ".join(f"a add: #s{i}." for i in range(1, 36))
+    m = Machine([("<t>", f"| a n | a := OrderedCollection new. {adds} n := 0. "
+                         "1 to: 20 do: [:i | n := n + a removeFirst size. a addLast: #zz]. "
+                         "^n!\n")],
+                engine="cosim")
+    m.core.rtl.take_histogram()
+    assert m.run_doits() == F.smallint(9 * 2 + 11 * 3)
+    assert m.core.rtl.take_histogram().get(132, (0, 0))[0] >= 30
