@@ -610,6 +610,39 @@ class ExecutionCore(wiring.Component):
         def small(value):
             return Cat(Const(1, 1), value[:15])
 
+        def write_state(name, obj, field, data, next_state, *updates):
+            """A state that writes ``data`` into field ``field`` of ``obj`` and
+            goes on (the chains of field writes of activation, block evaluation
+            and blockCopy:).  The address is formed inside the state: the
+            object-address adder is shared, each state sets its operands."""
+            with m.State(name):
+                m.d.comb += [addr.eq(word_address(obj, field)), wdata.eq(data), we.eq(1)]
+                if updates:
+                    m.d.sync += list(updates)
+                m.next = next_state
+
+        def allocator_drives_port():
+            m.d.comb += [addr.eq(allocator.mem_addr), wdata.eq(allocator.mem_wdata),
+                         we.eq(allocator.mem_we)]
+
+        def await_allocation(reason, result, then):
+            """While the allocator runs it has the SRAM port.  Full: stop with
+            ``reason`` (nothing was written).  Done: the new object into
+            ``result``, the hash stepped, the frame dirty, then ``then()``
+            picks the next state; from there on nothing traps."""
+            with m.If(allocator.done & allocator.full):
+                trap(reason)
+            with m.Elif(allocator.done):
+                m.d.sync += [result.eq(allocator.obj), self.hash.eq(hash_next),
+                             self.dirty.bit_select(alloc_frame, 1).eq(1)]
+                then()
+            with m.Else():
+                allocator_drives_port()
+
+        # primitives 70, 71, 80 allocate in the context's frame, so the new
+        # object's word needs no export (which could trap after the writes)
+        cannot_allocate = (alloc_limit == 0) | ~alloc_valid | (alloc_frame != frame_of(ctx))
+
         with m.FSM():
             with m.State("HALTED"):
                 with m.If(self.load):
@@ -952,19 +985,14 @@ class ExecutionCore(wiring.Component):
                     with m.Elif((number == 80) & (nargs == 1)):
                         # Blue Book primitiveBlockCopy: the block, its home and the
                         # context all in one frame, so no word needs an export
-                        with m.If((alloc_limit == 0) | ~alloc_valid |
-                                  (alloc_frame != frame_of(ctx)) |
-                                  (frame_of(new_rcvr) != frame_of(ctx))):
+                        with m.If(cannot_allocate | (frame_of(new_rcvr) != frame_of(ctx))):
                             trap(Halt.TRAP_METHOD)
                         with m.Else():
                             m.d.comb += addr.eq(sp)
                             m.next = "BLOCK_ARG"
                     with m.Elif(((number == 70) & (nargs == 0)) | ((number == 71) & (nargs == 1))):
-                        # Blue Book primitiveNew / primitiveNewWithArg: the new
-                        # object is in the context's frame, so its word needs no
-                        # export (which could trap after the writes)
-                        with m.If((alloc_limit == 0) | ~alloc_valid |
-                                  (alloc_frame != frame_of(ctx)) | (formats == 0)):
+                        # Blue Book primitiveNew / primitiveNewWithArg
+                        with m.If(cannot_allocate | (formats == 0)):
                             trap(Halt.TRAP_METHOD)
                         with m.Else():
                             # the class's index: the dispatch table's entry (0, class)
@@ -1006,33 +1034,21 @@ class ExecutionCore(wiring.Component):
                                  new_body.eq(rdata - F.OBJ_HEADER_WORDS),
                                  new_fmt.eq(F.FMT_POINTERS), new_fill.eq(F.NIL)]
                     m.next = "NEW_ALLOCATE"
-                with m.State("BLOCK_W_NARGS"):
-                    m.d.comb += [addr.eq(word_address(new_obj, F.CTX_NARGS)), we.eq(1),
-                                 wdata.eq(answer_word)]
-                    m.next = "BLOCK_W_STARTPC"
+                write_state("BLOCK_W_NARGS", new_obj, F.CTX_NARGS, answer_word,
+                            "BLOCK_W_STARTPC")
                 # the block's code starts after this send and the 2-byte jump over it
                 block_pc = small(ip + instr.length + 3)
-                with m.State("BLOCK_W_STARTPC"):
-                    m.d.comb += [addr.eq(word_address(new_obj, F.CTX_STARTPC)), we.eq(1),
-                                 wdata.eq(block_pc)]
-                    m.next = "BLOCK_W_PC"
-                with m.State("BLOCK_W_PC"):
-                    m.d.comb += [addr.eq(word_address(new_obj, F.CTX_PC)), we.eq(1),
-                                 wdata.eq(block_pc)]
-                    m.next = "BLOCK_W_STACKP"
-                with m.State("BLOCK_W_STACKP"):
-                    m.d.comb += [addr.eq(word_address(new_obj, F.CTX_STACKP)), we.eq(1),
-                                 wdata.eq(F.smallint(0))]
-                    m.next = "BLOCK_W_HOME"
-                with m.State("BLOCK_W_HOME"):
-                    m.d.comb += [addr.eq(word_address(new_obj, F.CTX_HOME)), we.eq(1),
-                                 wdata.eq(block_home[:lb])]
-                    m.next = "BLOCK_ESCAPED"
-                with m.State("BLOCK_ESCAPED"):
-                    # the home is held by the block: never recycled
-                    m.d.comb += [addr.eq(word_address(block_home, F.CTX_RECEIVER_MAP)), we.eq(1),
-                                 wdata.eq(F.TRUE)]
-                    m.next = "NEW_ANSWER"
+                write_state("BLOCK_W_STARTPC", new_obj, F.CTX_STARTPC, block_pc,
+                            "BLOCK_W_PC")
+                write_state("BLOCK_W_PC", new_obj, F.CTX_PC, block_pc,
+                            "BLOCK_W_STACKP")
+                write_state("BLOCK_W_STACKP", new_obj, F.CTX_STACKP,
+                            F.smallint(0), "BLOCK_W_HOME")
+                write_state("BLOCK_W_HOME", new_obj, F.CTX_HOME, block_home[:lb],
+                            "BLOCK_ESCAPED")
+                # the home is held by the block: never recycled
+                write_state("BLOCK_ESCAPED", block_home, F.CTX_RECEIVER_MAP,
+                            F.TRUE, "NEW_ANSWER")
                 with m.State("NEW_ANSWER"):
                     m.d.comb += [addr.eq(stack_word(-nargs)), wdata.eq(new_obj[:lb]), we.eq(1)]
                     retire(sp.eq(stack_word(-nargs)), new_top=new_obj[:lb])
@@ -1091,23 +1107,17 @@ class ExecutionCore(wiring.Component):
                     with m.If((new_body + F.OBJ_HEADER_WORDS) * 2 > self.block_size // 2):
                         trap(Halt.TRAP_METHOD)
                     with m.Else():
-                        m.d.comb += [allocator.start.eq(1), addr.eq(allocator.mem_addr),
-                                     wdata.eq(allocator.mem_wdata), we.eq(allocator.mem_we)]
+                        m.d.comb += allocator.start.eq(1)
+                        allocator_drives_port()
                         m.next = "NEW_FILL"
-                with m.State("NEW_FILL"):
-                    with m.If(allocator.done & allocator.full):
-                        trap(Halt.TRAP_METHOD)          # nothing written: the software core's
-                    with m.Elif(allocator.done):
-                        # from here on nothing traps
-                        m.d.sync += [new_obj.eq(allocator.obj), self.hash.eq(hash_next),
-                                     self.dirty.bit_select(alloc_frame, 1).eq(1)]
-                        with m.If(prim == 80):
-                            m.next = "BLOCK_W_NARGS"
-                        with m.Else():
-                            m.next = "NEW_ANSWER"
+
+                def new_object_filled():
+                    with m.If(prim == 80):
+                        m.next = "BLOCK_W_NARGS"
                     with m.Else():
-                        m.d.comb += [addr.eq(allocator.mem_addr), wdata.eq(allocator.mem_wdata),
-                                     we.eq(allocator.mem_we)]
+                        m.next = "NEW_ANSWER"
+                with m.State("NEW_FILL"):
+                    await_allocation(Halt.TRAP_METHOD, new_obj, new_object_filled)
             with m.State("PRIM_SIZE"):
                 m.d.sync += obj_words.eq(rdata)
                 m.d.comb += addr.eq(object_word(new_rcvr, 2))
@@ -1264,18 +1274,11 @@ class ExecutionCore(wiring.Component):
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_PC)), we.eq(1),
                              wdata.eq(small(ip + instr.length + 1))]
                 m.next = "VALUE_W_SP"
-            with m.State("VALUE_W_SP"):
-                m.d.comb += [addr.eq(word_address(ctx, F.CTX_STACKP)), we.eq(1),
-                             wdata.eq(small(sp - nargs - 1 - (ctx >> 1) - CTX_WORD_OFFSET))]
-                m.next = "VALUE_W_CALLER"
-            with m.State("VALUE_W_CALLER"):
-                m.d.comb += [addr.eq(word_address(new_rcvr, F.CTX_SENDER)), we.eq(1),
-                             wdata.eq(ctx[:lb])]
-                m.next = "VALUE_W_PC"
-            with m.State("VALUE_W_PC"):
-                m.d.comb += [addr.eq(word_address(new_rcvr, F.CTX_PC)), we.eq(1),
-                             wdata.eq(ret_pc)]
-                m.next = "VALUE_W_STACKP"
+            write_state("VALUE_W_SP", ctx, F.CTX_STACKP,
+                        small(sp - nargs - 1 - (ctx >> 1) - CTX_WORD_OFFSET), "VALUE_W_CALLER")
+            write_state("VALUE_W_CALLER", new_rcvr, F.CTX_SENDER, ctx[:lb],
+                        "VALUE_W_PC")
+            write_state("VALUE_W_PC", new_rcvr, F.CTX_PC, ret_pc, "VALUE_W_STACKP")
             with m.State("VALUE_W_STACKP"):
                 m.d.comb += [addr.eq(word_address(new_rcvr, F.CTX_STACKP)), we.eq(1),
                              wdata.eq(small(nargs))]
@@ -1330,20 +1333,14 @@ class ExecutionCore(wiring.Component):
                     m.next = "ACT_LINK"
             if self.allocation:
                 with m.State("ACT_ALLOCATE"):
-                    m.d.comb += [allocator.start.eq(1), addr.eq(allocator.mem_addr),
-                                 wdata.eq(allocator.mem_wdata), we.eq(allocator.mem_we)]
+                    m.d.comb += allocator.start.eq(1)
+                    allocator_drives_port()
                     m.next = "ACT_FILL"
+
+                def context_filled():
+                    m.next = "ACT_W_SENDER"
                 with m.State("ACT_FILL"):
-                    with m.If(allocator.done & allocator.full):
-                        trap(Halt.TRAP_CONTEXT)         # nothing written
-                    with m.Elif(allocator.done):
-                        # from here on nothing traps
-                        m.d.sync += [new_ctx.eq(allocator.obj), self.hash.eq(hash_next),
-                                     self.dirty.bit_select(alloc_frame, 1).eq(1)]
-                        m.next = "ACT_W_SENDER"
-                    with m.Else():
-                        m.d.comb += [addr.eq(allocator.mem_addr), wdata.eq(allocator.mem_wdata),
-                                     we.eq(allocator.mem_we)]
+                    await_allocation(Halt.TRAP_CONTEXT, new_ctx, context_filled)
             with m.State("ACT_LINK"):
                 # from here on nothing traps: the writes begin.  The free list
                 # is linked through the sender field; the header stays a
@@ -1356,19 +1353,11 @@ class ExecutionCore(wiring.Component):
             # recycling"): only the fields a method reads are written.  Its
             # receiver-map slot is already nil (only unescaped contexts recycle)
             # and its stack pointer is written when it stops being active.
-            with m.State("ACT_W_SENDER"):
-                m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_SENDER)), we.eq(1),
-                             wdata.eq(ctx[:lb])]
-                m.next = "ACT_W_PC"
-            with m.State("ACT_W_PC"):
-                m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_PC)), we.eq(1),
-                             wdata.eq(small((m_nlits + 1) * 2 + 1))]
-                m.next = "ACT_W_METHOD"
-            with m.State("ACT_W_METHOD"):
-                m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_METHOD)), we.eq(1),
-                             wdata.eq(method_word)]
-                m.d.sync += counter.eq(0)
-                m.next = "ACT_COPY_READ"
+            write_state("ACT_W_SENDER", new_ctx, F.CTX_SENDER, ctx[:lb], "ACT_W_PC")
+            write_state("ACT_W_PC", new_ctx, F.CTX_PC,
+                        small((m_nlits + 1) * 2 + 1), "ACT_W_METHOD")
+            write_state("ACT_W_METHOD", new_ctx, F.CTX_METHOD, method_word,
+                        "ACT_COPY_READ", counter.eq(0))
             with m.State("ACT_COPY_READ"):
                 # the receiver and arguments move unchanged: same frame
                 m.d.comb += addr.eq(stack_word((counter - nargs).as_signed()))

@@ -153,3 +153,13 @@ def test_every_fifteenth_flush_sweeps_the_table():
     sweep = log[18:34]
     assert all(s == 1 for s, _ in sweep) and not any(h for _, h in sweep[1:])
     assert log[34][0] == 0 and log[-1] == (0, 1)
+
+
+def test_the_index_mixes_in_the_frame_bits():
+    """The k-th OutPointer of each frame sits at one offset from the frame's
+    end; folding the whole address keeps those keys of the import cache
+    (class 0) apart instead of all on one entry."""
+    block = 8192
+    for offset in (block - 4, block - 8, block - 132):
+        entries = {dispatch_index(0, frame * block + offset, 64) for frame in range(8)}
+        assert len(entries) == 8
