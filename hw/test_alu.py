@@ -17,7 +17,7 @@ from amaranth.sim import Simulator  # noqa: E402
 
 from blocktalk.hw.alu import ALUOp, SmallIntegerALU, PRIMITIVE_OF_OP  # noqa: E402
 from blocktalk.memory import format as F  # noqa: E402
-from blocktalk.sim.primitives import SMALLINTEGER_FUNCTIONS, PrimitiveFailed  # noqa: E402
+from blocktalk.sim.testing import smallinteger_answer  # noqa: E402
 
 BOUNDARY = [-16384, -16383, -16382, -182, -181, -129, -128, -127, -20, -16, -15, -2, -1, 0, 1, 2,
             14, 15, 16, 127, 128, 129, 181, 182, 16382, 16383]
@@ -25,18 +25,7 @@ BOUNDARY = [-16384, -16383, -16382, -182, -181, -129, -128, -127, -20, -16, -15,
 
 def reference(op, a, b):
     """(result word, fail) as the software core computes it."""
-    if not (a & 1 and b & 1):
-        return None, True
-    fn = SMALLINTEGER_FUNCTIONS[PRIMITIVE_OF_OP[op]]
-    try:
-        r = fn(F.smallint_value(a), F.smallint_value(b))
-    except PrimitiveFailed:
-        return None, True
-    if r is True or r is False:
-        return (F.TRUE if r else F.FALSE), False
-    if not F.fits_smallint(r):
-        return None, True
-    return F.smallint(r), False
+    return smallinteger_answer(PRIMITIVE_OF_OP[op], a, b)
 
 
 def run_cases(cases):

@@ -16,23 +16,14 @@ from amaranth.sim import Simulator  # noqa: E402
 
 from blocktalk.hw.divider import DivideOp, SmallIntegerDivider  # noqa: E402
 from blocktalk.memory import format as F  # noqa: E402
-from blocktalk.sim.primitives import SMALLINTEGER_FUNCTIONS, PrimitiveFailed  # noqa: E402
+from blocktalk.sim.testing import smallinteger_answer  # noqa: E402
 
 BOUNDARY = [-16384, -16383, -8192, -100, -7, -3, -2, -1, 0, 1, 2, 3, 7, 100, 8192, 16383]
 
 
 def reference(op, a, b):
     """(result word, fail) as the software core computes it."""
-    if not (a & 1 and b & 1):
-        return None, True
-    fn = SMALLINTEGER_FUNCTIONS[10 + op.value]
-    try:
-        r = fn(F.smallint_value(a), F.smallint_value(b))
-    except (PrimitiveFailed, ZeroDivisionError):
-        return None, True
-    if not F.fits_smallint(r):
-        return None, True
-    return F.smallint(r), False
+    return smallinteger_answer(10 + op.value, a, b)
 
 
 def run_cases(cases):

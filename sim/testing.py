@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from blocktalk.image.builder import build_image
 from blocktalk.memory import format as F
 from blocktalk.runner import Machine
+from blocktalk.sim.primitives import SMALLINTEGER_FUNCTIONS, PrimitiveFailed
 from blocktalk.sim.traps import Halt
 
 NIL, FALSE, TRUE = F.NIL, F.FALSE, F.TRUE
@@ -420,3 +421,20 @@ def run_doit(source, block_size=F.DEFAULT_BLOCK_SIZE, sram_size=None, files=()):
     value = m.run_doits()
     r = RawRun(machine=m)
     return m, r.py(value)
+
+
+def smallinteger_answer(primitive, a, b):
+    """What the software core's SmallInteger primitive ``primitive`` (1-17)
+    answers for the core words ``a`` and ``b``: (result word, fail), the
+    reference of the RTL ALU's and divider's tests."""
+    if not (a & 1 and b & 1):
+        return None, True
+    try:
+        r = SMALLINTEGER_FUNCTIONS[primitive](F.smallint_value(a), F.smallint_value(b))
+    except PrimitiveFailed:
+        return None, True
+    if r is True or r is False:
+        return (F.TRUE if r else F.FALSE), False
+    if not F.fits_smallint(r):
+        return None, True
+    return F.smallint(r), False
