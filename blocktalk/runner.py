@@ -15,9 +15,6 @@ from blocktalk.sim.inspect import Inspector
 from blocktalk.sim.memory import sram_words
 from blocktalk.sim.traps import Trap, Halt
 
-ENGINES = ("vm",)
-
-
 ENGINES = ("vm", "rtl", "cosim")
 
 
@@ -44,13 +41,17 @@ class Machine:
 
     :param files: user source files, as paths or ``(name, text)`` pairs.
     :param out: called with the bytes of Transcript output.
+    :param store: the core's host: a :class:`~blocktalk.host.store.BlockStore`
+        of the image's blocks by default, or a port of a multi-core system's
+        master (``host/system.py``), with ``core_index`` its slot there.
     """
 
     def __init__(self, files=(), block_size=F.DEFAULT_BLOCK_SIZE, sram_size=None, out=None,
-                 image=None, engine="vm"):
+                 image=None, engine="vm", store=None, core_index=None):
         self.image = image or build_image(list(files), block_size=block_size)
-        self.store = BlockStore(self.image)
+        self.store = BlockStore(self.image) if store is None else store
         self.core = make_core(engine, self.store, self.image.block_size, sram_size, out)
+        self.core.core_index = core_index
         mem = self.core.mem
         frame = mem.load_block(0)
         assert frame == 0

@@ -67,6 +67,10 @@ class Core:
             lambda frame, index, from_block: collector.drop_back_reference(
                 self, frame, index, from_block))
         self.bytecode_limit = None
+        #: this core's slot among the cores of a multi-core system (None: a lone core)
+        self.core_index = None
+        #: called when a process becomes ready (a multi-core host wakes an idle core)
+        self.on_ready = None
 
     # --- boot ------------------------------------------------------------------
 

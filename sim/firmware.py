@@ -532,6 +532,8 @@ def p_collect(fw, f, words):
     core = fw.core
     mem = fw.mem
     frame = F.smallint_value(f)
+    if not mem.host.may_collect(mem.frame_block[frame]):
+        return FALSE        # other cores point into it (host/master.py): objects stay put
     free = collector.collect(core, frame)
     need = (F.smallint_value(words) + F.OBJ_HEADER_WORDS) * 2 + mem.reserve
     base = frame << mem.log2

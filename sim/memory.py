@@ -63,6 +63,10 @@ class CoreMemory:
         self.last_use = [0] * self.nframes
         self.clock = 0
         self.pinned = set()
+        #: frame -> block lent to another core while this core's registers
+        #: point into it; it comes back to the same frame before this core runs
+        #: again (host/master.py), so the frame takes no other block meanwhile
+        self.reserved = {}
         # Translation caches (hardware: small associative tables).
         self.import_cache = {}    # OutPointer core address -> target core address
         self.export_cache = {}    # (holder frame, value) -> stored word
@@ -215,14 +219,16 @@ class CoreMemory:
     def frame_for_block(self, number):
         return self.block_frame.get(number)
 
-    def load_block(self, number, busy=()):
+    def load_block(self, number, busy=(), frame=None):
         """Bring block ``number`` into a frame (the host's DMA), evicting the least
-        recently used frame that is neither pinned nor busy."""
-        frame = self.block_frame.get(number)
-        if frame is not None:
-            self.touch(frame)
-            return frame
-        frame = self._free_frame(busy)
+        recently used frame that is neither pinned nor busy (or into ``frame``,
+        which must be empty: a lent block coming back)."""
+        have = self.block_frame.get(number)
+        if have is not None:
+            self.touch(have)
+            return have
+        if frame is None:
+            frame = self._free_frame(busy)
         data = self.host.read(number)
         base = frame << self.log2
         self.mem[base >> 1:(base + self.bs) >> 1] = words_from_bytes(data)
@@ -247,10 +253,11 @@ class CoreMemory:
 
     def _free_frame(self, busy):
         for f in range(self.nframes):
-            if self.frame_block[f] is None:
+            if self.frame_block[f] is None and f not in self.reserved:
                 return f
         candidates = [f for f in range(self.nframes)
-                      if f not in self.pinned and f not in busy]
+                      if f not in self.pinned and f not in busy and f not in self.reserved
+                      and self.frame_block[f] is not None]
         if not candidates:
             raise VMError("no frame can be evicted: every frame is pinned or in use")
         victim = min(candidates, key=self.last_use.__getitem__)
@@ -265,15 +272,28 @@ class CoreMemory:
             return
         for hook in self.on_evict:
             hook(frame)
-        base = frame << self.log2
-        self.host.write(number, struct.pack(f">{self.bs // 2}H",
-                                             *self.mem[base >> 1:(base + self.bs) >> 1]))
+        self.host.write(number, self.block_bytes(frame))
         self.stats.block_evictions += 1
         self.forget_frame(frame)
         del self.block_frame[number]
         self.frame_block[frame] = None
         if self.alloc_frame == frame:
             self.alloc_frame = None
+        self.host.release(number)
+
+    def lend(self, frame):
+        """Another core needs the block in pinned ``frame``: write it back and
+        keep the frame for its return (objects do not move while it is away:
+        no other core collects a block lent by this one)."""
+        number = self.frame_block[frame]
+        alloc = self.alloc_frame
+        self.evict(frame)
+        self.alloc_frame = alloc
+        self.reserved[frame] = number
+
+    def block_bytes(self, frame):
+        base = frame << self.log2
+        return struct.pack(f">{self.bs // 2}H", *self.mem[base >> 1:(base + self.bs) >> 1])
 
     def forget_frame(self, frame, keep_imports=False):
         """Drop cache entries that mention ``frame`` (eviction, collection)."""

@@ -9,8 +9,8 @@ that leaves no trace and the send is executed again (docs/architecture.md §7).
 """
 
 from blocktalk.memory import format as F
-from .traps import VMError
-from .primitives import PrimitiveFailed
+from .traps import CoreIdle, VMError
+from .primitives import PrimitiveFailed, _answer
 
 NIL, FALSE, TRUE = F.NIL, F.FALSE, F.TRUE
 
@@ -23,6 +23,7 @@ class Transaction:
         self.core = core
         self.mem = core.mem
         self.writes = {}
+        self.readied = False      # a process was made ready (an idle core may take it)
 
     def read(self, obj, index):
         key = (obj, index)
@@ -41,6 +42,8 @@ class Transaction:
         for obj, index, w in words:
             m[(obj >> 1) + 3 + index] = w
             mem.dirty[obj >> mem.log2] = True
+        if self.readied and self.core.on_ready is not None:
+            self.core.on_ready()
 
 
 # --- LinkedList (Blue Book ``isEmptyList:``, ``removeFirstLinkOfList:``, ``addLastLink:toList:``)
@@ -76,6 +79,36 @@ def scheduler(core):
     return core.firmware_field_value("scheduler")
 
 
+# Each core of a multi-core system (``core.core_index`` set) runs its own
+# active process: the scheduler's third field, ``activeProcesses``, holds one
+# slot per core; a lone core uses the Blue Book's ``activeProcess`` field.
+
+def active_process(tx, sched):
+    index = tx.core.core_index
+    if index is None:
+        return tx.read(sched, F.SCHED_ACTIVE)
+    return tx.read(_active_slots(tx, sched), index)
+
+
+def set_active_process(tx, sched, process):
+    index = tx.core.core_index
+    if index is None:
+        tx.write(sched, F.SCHED_ACTIVE, process)
+    else:
+        tx.write(_active_slots(tx, sched), index, process)
+
+
+def _active_slots(tx, sched):
+    if tx.mem.body_words(sched) <= F.SCHED_ACTIVES:
+        raise VMError("this image's ProcessorScheduler has no activeProcesses slots: "
+                      "it runs on one core only")
+    slots = tx.read(sched, F.SCHED_ACTIVES)
+    if slots & 1 or slots < 16 or tx.core.core_index >= tx.mem.body_words(slots):
+        raise VMError(f"the scheduler has no activeProcesses slot for core "
+                      f"{tx.core.core_index}")
+    return slots
+
+
 def priority_list(tx, sched, priority):
     lists = tx.read(sched, F.SCHED_LISTS)
     if not 1 <= priority <= tx.mem.body_words(lists):
@@ -86,6 +119,7 @@ def priority_list(tx, sched, priority):
 def sleep(tx, sched, process):
     priority = F.smallint_value(tx.read(process, F.PROCESS_PRIORITY))
     add_last_link(tx, process, priority_list(tx, sched, priority))
+    tx.readied = True
 
 
 def wake_highest_priority(tx, sched):
@@ -94,19 +128,29 @@ def wake_highest_priority(tx, sched):
         lst = tx.read(lists, p - 1)
         if not is_empty_list(tx, lst):
             return remove_first_link(tx, lst)
+    if tx.core.core_index is not None:
+        return None             # the core goes idle (transfer_to)
     raise VMError("every process is waiting: nothing can run (deadlock)")
 
 
 def transfer_to(core, tx, sched, process):
     """Record the switch in ``tx`` and prefetch the new registers; commit and
     switch.  The active context is stored in the active Process, which makes it
-    escape (it is no longer recycled when it returns)."""
-    active = tx.read(sched, F.SCHED_ACTIVE)
+    escape (it is no longer recycled when it returns).  With no ``process``
+    (a core of several with nothing ready) the core goes idle."""
+    active = active_process(tx, sched)
+    if process is None:
+        tx.write(active, F.PROCESS_SUSPENDED_CONTEXT, core.ctx)
+        set_active_process(tx, sched, NIL)
+        tx.commit()
+        core.mark_escaped(core.ctx)
+        core.save_registers()
+        raise CoreIdle()
     new_ctx = tx.read(process, F.PROCESS_SUSPENDED_CONTEXT)
     if new_ctx == NIL or new_ctx & 1:
         raise PrimitiveFailed()
     tx.write(active, F.PROCESS_SUSPENDED_CONTEXT, core.ctx)
-    tx.write(sched, F.SCHED_ACTIVE, process)
+    set_active_process(tx, sched, process)
     tx.write(process, F.PROCESS_MY_LIST, NIL)
     registers = core.prefetch_registers(new_ctx)
     tx.commit()
@@ -118,7 +162,7 @@ def transfer_to(core, tx, sched, process):
 def resume(core, tx, sched, process):
     """Blue Book ``resume:``: preempt the active process if ``process`` has a
     higher priority, else queue it."""
-    active = tx.read(sched, F.SCHED_ACTIVE)
+    active = active_process(tx, sched)
     if F.smallint_value(tx.read(process, F.PROCESS_PRIORITY)) > \
             F.smallint_value(tx.read(active, F.PROCESS_PRIORITY)):
         sleep(tx, sched, active)
@@ -164,7 +208,7 @@ def prim_wait(core, nargs):
         tx.commit()
         return
     sched = scheduler(core)
-    add_last_link(tx, tx.read(sched, F.SCHED_ACTIVE), sema)
+    add_last_link(tx, active_process(tx, sched), sema)
     transfer_to(core, tx, sched, wake_highest_priority(tx, sched))
 
 
@@ -182,12 +226,49 @@ def prim_suspend(core, nargs):
     process = _receiver(core)
     tx = Transaction(core)
     sched = scheduler(core)
-    if process != tx.read(sched, F.SCHED_ACTIVE):
+    if process != active_process(tx, sched):
         raise PrimitiveFailed()
     transfer_to(core, tx, sched, wake_highest_priority(tx, sched))
 
 
-PROCESS_PRIMITIVES = {85: prim_signal, 86: prim_wait, 87: prim_resume, 88: prim_suspend}
+def prim_active_process(core, nargs):
+    """``activeProcess`` (123, blocktalk's): the process this core runs."""
+    tx = Transaction(core)
+    _answer(core, 0, active_process(tx, scheduler(core)))
+
+
+def take_ready_process(core):
+    """An idle core of a multi-core system takes the first ready process of
+    the highest priority (host/system.py); False if none is ready.  A
+    transaction like the primitives': it may trap and be retried."""
+    tx = Transaction(core)
+    sched = scheduler(core)
+    process = wake_highest_priority(tx, sched)
+    if process is None:
+        return False
+    ctx = tx.read(process, F.PROCESS_SUSPENDED_CONTEXT)
+    set_active_process(tx, sched, process)
+    tx.write(process, F.PROCESS_MY_LIST, NIL)
+    registers = core.prefetch_registers(ctx)
+    tx.commit()
+    core.switch_registers(ctx, *registers)
+    return True
+
+
+def preempt_active_process(core):
+    """A core leaving the system puts its process back among the ready ones."""
+    tx = Transaction(core)
+    sched = scheduler(core)
+    active = active_process(tx, sched)
+    sleep(tx, sched, active)
+    tx.write(active, F.PROCESS_SUSPENDED_CONTEXT, core.ctx)
+    set_active_process(tx, sched, NIL)
+    tx.commit()
+    core.mark_escaped(core.ctx)
+    core.save_registers()
+
+
+PROCESS_PRIMITIVES = {123: prim_active_process, 85: prim_signal, 86: prim_wait, 87: prim_resume, 88: prim_suspend}
 
 
 def image_process_state(machine):

@@ -38,3 +38,9 @@ class Halt(Exception):
     def __init__(self, value):
         super().__init__(value)
         self.value = value
+
+
+class CoreIdle(Exception):
+    """A core of a multi-core system has no process to run: its process waited
+    or suspended and no other is ready.  The host gives it one later
+    (host/system.py); a single core in this state is deadlocked instead."""

@@ -296,6 +296,10 @@ class _Builder:
         info = self.classes["ProcessorScheduler"]
         self._set(sched, info, "quiescentProcessLists", g.array(lists, "quiescentProcessLists"))
         self._set(sched, info, "activeProcess", proc)
+        # one slot per core of a multi-core system (host/system.py); core 0
+        # starts with the first Process, the others idle
+        slots = [proc] + [NIL] * (F.MAX_CORES - 1)
+        self._set(sched, info, "activeProcesses", g.array(slots, "activeProcesses"))
         self.processor = sched
         self.globals["Processor"].fields[1] = sched
         self.char_table = g.array(g.all_characters(), "CharacterTable")

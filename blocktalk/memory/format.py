@@ -315,6 +315,8 @@ LIST_LAST = 1
 SEMAPHORE_EXCESS = 2
 SCHED_LISTS = 0
 SCHED_ACTIVE = 1
+SCHED_ACTIVES = 2       # blocktalk: one active process per core (multi-core systems)
+MAX_CORES = 16          # activeProcesses slots in a built image
 
 SYMBOL_TABLE_BUCKETS = 256
 
