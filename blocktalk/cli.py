@@ -35,6 +35,37 @@ def _sram_size(text):
     return value
 
 
+def _cores(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"cores must be a number, not {text!r}") from None
+    if not 1 <= value <= F.MAX_CORES:
+        raise argparse.ArgumentTypeError(f"cores must be from 1 to {F.MAX_CORES}")
+    return value
+
+
+def _bytecodes(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of bytecodes, not {text!r}") \
+            from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("a number of bytecodes must not be negative")
+    return value
+
+
+def _memory_blocks(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of blocks, not {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError("main memory must hold at least 2 blocks")
+    return value
+
+
 def _add_engine_option(p):
     p.add_argument("--engine", choices=("vm", "rtl", "cosim"), default="vm",
                    help="execution engine: vm = the software core (default); rtl = the "
@@ -85,6 +116,20 @@ def make_parser():
                        "run every doit chunk in order; Transcript output goes to stdout.")
     p.add_argument("files", nargs="+", metavar="FILE.st")
     _add_machine_options(p)
+    p.add_argument("--cores", type=_cores, default=None, metavar="N",
+                   help=f"run on a system of N cores (1 to {F.MAX_CORES}) sharing a master "
+                   "that moves blocks between them; Smalltalk processes run on any core")
+    p.add_argument("--add-core-at", type=_bytecodes, action="append", default=[],
+                   metavar="BYTECODES", help="with --cores: a core joins once the cores "
+                   "ran this many bytecodes (repeatable)")
+    p.add_argument("--remove-core-at", type=_bytecodes, action="append", default=[],
+                   metavar="BYTECODES", help="with --cores: the highest-numbered core "
+                   "leaves once the cores ran this many bytecodes (repeatable)")
+    p.add_argument("--disk", metavar="PATH", default=None,
+                   help="keep the image's blocks in a disk image at PATH (created; "
+                   "main memory holds --memory-blocks of them) and save it at the end")
+    p.add_argument("--memory-blocks", type=_memory_blocks, default=None, metavar="N",
+                   help="with --disk: blocks main memory holds (default: all)")
     p = sub.add_parser("image", help="image conversion tools",
                        description="Convert images into blocktalk block images.")
     isub = p.add_subparsers(dest="image_command", metavar="IMAGE-COMMAND")
@@ -186,6 +231,11 @@ def _main(argv=None):
     if args.command == "eval":
         sources.append(("<eval>", args.expression.replace("!", "!!") + "!\n"))
 
+    if args.command == "run" and (args.cores is not None or args.disk is not None):
+        return _run_system(args, sources)
+    if args.command == "run" and (args.add_core_at or args.remove_core_at):
+        print("blocktalk: --add-core-at and --remove-core-at need --cores", file=sys.stderr)
+        return EXIT_BAD_INPUT
     machine = None
     try:
         machine = Machine(sources, block_size=args.block_size, sram_size=args.sram_size,
@@ -216,6 +266,70 @@ def _main(argv=None):
         _print_stats(args, machine)
         print(f"blocks: {len(machine.store.blocks)}", file=sys.stderr)
         print(f"block_size: {machine.image.block_size}", file=sys.stderr)
+    return status
+
+
+def _run_system(args, sources):
+    """``run --cores N``: the doits on a multi-core system (host/system.py)."""
+    from blocktalk.compiler import CompileError
+    from blocktalk.image.builder import build_image
+    from blocktalk.image.errors import ImageError
+    from blocktalk.host.system import System, print_progress
+    from blocktalk.sim.traps import SmalltalkError, VMError
+    system = None
+    disk = None
+    progress = print_progress if sys.stderr.isatty() else None
+    try:
+        image = build_image(sources, block_size=args.block_size)
+        store = None
+        if args.disk is not None:
+            from blocktalk.host.disk import DiskImage
+            from blocktalk.host.store import BlockStore
+            disk = DiskImage.create(args.disk, image)
+            store = BlockStore(disk=disk, memory_blocks=args.memory_blocks)
+        elif args.memory_blocks is not None:
+            raise ValueError("--memory-blocks needs --disk")
+        system = System(image=image, cores=args.cores or 1, engine=args.engine,
+                        sram_size=args.sram_size, out=_write_out, store=store,
+                        progress=progress)
+        for at in args.add_core_at:
+            system.at_bytecodes(at, "add")
+        for at in args.remove_core_at:
+            system.at_bytecodes(at, "remove")
+        system.run_doits()
+        if disk is not None:
+            for machine in system.machines.values():
+                machine.core.mem.write_back_all()
+            store.save()
+        status = 0
+    except (CompileError, ImageError) as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ValueError, OSError) as e:
+        print(f"blocktalk: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SmalltalkError as e:
+        sys.stdout.flush()
+        print(f"Error: {e.message}", file=sys.stderr)
+        for line in e.walkback:
+            print(f"  {line}", file=sys.stderr)
+        status = EXIT_SMALLTALK_ERROR
+    except (VMError, MemoryError, RecursionError) as e:
+        print(f"blocktalk: machine error: {e}", file=sys.stderr)
+        status = EXIT_VM_ERROR
+    finally:
+        if progress is not None and system is not None:
+            sys.stderr.write("\r\x1b[K")
+    if args.stats and system is not None:
+        for line in system.stats_lines():
+            print(line, file=sys.stderr)
+        print(f"blocks: {system.store.count}", file=sys.stderr)
+        print(f"block_size: {system.image.block_size}", file=sys.stderr)
+        if disk is not None:
+            print(f"disk_reads: {system.store.disk_reads}", file=sys.stderr)
+            print(f"disk_writes: {system.store.disk_writes}", file=sys.stderr)
+    if disk is not None:
+        disk.close()
     return status
 
 
