@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BT     := $(VENV)/bin/blocktalk
 
-.PHONY: test test-slow cosim run bench bench-rtl bench-st80 soak-st80 synth clean
+.PHONY: test test-slow cosim run run-main scaling bench bench-rtl bench-st80 soak-st80 synth clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,19 @@ test-slow: $(VENV)/.installed
 cosim: $(VENV)/.installed
 	$(PY) -m pytest -q -m slow tests/test_cosim.py
 
+# The main job: eight Smalltalk processes on four simulated RTL cores
+# (Verilator), joined by a Semaphore; the counters on stderr (about 30 s).
 run: $(VENV)/.installed
+	$(BT) run --cores 4 --engine rtl --stats examples/parallel.st
+
+run-main: $(VENV)/.installed
 	$(BT) run --stats examples/main.st
+
+# The multi-core example on 1, 2, 4 and 8 RTL cores: makespan in simulated
+# cycles, blocks moved, host service time (about 2 minutes).
+scaling: $(VENV)/.installed
+	for n in 1 2 4 8; do echo "== $$n cores"; $(BT) run --cores $$n --engine rtl --stats \
+		examples/parallel.st 2>&1 | grep -E '^(primes|makespan_cycles|bytecodes|blocks_moved|bytes_moved|replica_updates|host_service|host_wait)'; done
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run

@@ -298,8 +298,10 @@ class _Builder:
         self._set(sched, info, "activeProcess", proc)
         # one slot per core of a multi-core system (host/system.py); core 0
         # starts with the first Process, the others idle
-        slots = [proc] + [NIL] * (F.MAX_CORES - 1)
-        self._set(sched, info, "activeProcesses", g.array(slots, "activeProcesses"))
+        # (a kernel without the slots runs on one core only)
+        if "activeProcesses" in info.all_ivars():
+            slots = [proc] + [NIL] * (F.MAX_CORES - 1)
+            self._set(sched, info, "activeProcesses", g.array(slots, "activeProcesses"))
         self.processor = sched
         self.globals["Processor"].fields[1] = sched
         self.char_table = g.array(g.all_characters(), "CharacterTable")
