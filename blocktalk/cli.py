@@ -202,9 +202,6 @@ def main(argv=None):
 def _main(argv=None):
     parser = make_parser()
     args = parser.parse_args(argv)
-    from blocktalk.compiler import CompileError
-    from blocktalk.image.errors import ImageError
-    from blocktalk.sim.traps import SmalltalkError, VMError
     from blocktalk.runner import Machine
 
     if args.command == "image":
@@ -231,13 +228,19 @@ def _main(argv=None):
     if args.command == "eval":
         sources.append(("<eval>", args.expression.replace("!", "!!") + "!\n"))
 
-    if args.command == "run" and (args.cores is not None or args.disk is not None):
-        return _run_system(args, sources)
-    if args.command == "run" and (args.add_core_at or args.remove_core_at):
-        print("blocktalk: --add-core-at and --remove-core-at need --cores", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    if args.command == "run":
+        if (args.add_core_at or args.remove_core_at) and args.cores is None:
+            print("blocktalk: --add-core-at and --remove-core-at need --cores", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if args.memory_blocks is not None and args.disk is None:
+            print("blocktalk: --memory-blocks needs --disk", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if args.cores is not None or args.disk is not None:
+            return _run_system(args, sources)
     machine = None
-    try:
+
+    def work():
+        nonlocal machine
         machine = Machine(sources, block_size=args.block_size, sram_size=args.sram_size,
                           out=_write_out, engine=args.engine)
         if args.command == "eval":
@@ -246,22 +249,9 @@ def _main(argv=None):
             _write_out((text + "\n").encode("latin-1", "replace"))
         else:
             machine.run_doits()
-        status = 0
-    except (CompileError, ImageError) as e:
-        print(str(e), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ValueError as e:
-        print(f"blocktalk: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except SmalltalkError as e:
-        sys.stdout.flush()
-        print(f"Error: {e.message}", file=sys.stderr)
-        for line in e.walkback:
-            print(f"  {line}", file=sys.stderr)
-        status = EXIT_SMALLTALK_ERROR
-    except (VMError, MemoryError, RecursionError) as e:
-        print(f"blocktalk: machine error: {e}", file=sys.stderr)
-        status = EXIT_VM_ERROR
+    status = _report_failures(work)
+    if status == EXIT_BAD_INPUT:
+        return status
     if args.stats and machine is not None:
         _print_stats(args, machine)
         print(f"blocks: {len(machine.store.blocks)}", file=sys.stderr)
@@ -269,17 +259,44 @@ def _main(argv=None):
     return status
 
 
-def _run_system(args, sources):
-    """``run --cores N``: the doits on a multi-core system (host/system.py)."""
+def _report_failures(work, bad_input=(ValueError,)):
+    """Run ``work()``; answers the exit status, any failure reported on stderr:
+    bad input (compile and image errors as they are, ``bad_input`` errors after
+    ``blocktalk:``), a Smalltalk error with its walkback, a machine error."""
     from blocktalk.compiler import CompileError
-    from blocktalk.image.builder import build_image
     from blocktalk.image.errors import ImageError
-    from blocktalk.host.system import System, print_progress
     from blocktalk.sim.traps import SmalltalkError, VMError
+    try:
+        work()
+        return 0
+    except (CompileError, ImageError) as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except bad_input as e:
+        print(f"blocktalk: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SmalltalkError as e:
+        sys.stdout.flush()
+        print(f"Error: {e.message}", file=sys.stderr)
+        for line in e.walkback:
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_SMALLTALK_ERROR
+    except (VMError, MemoryError, RecursionError) as e:
+        print(f"blocktalk: machine error: {e}", file=sys.stderr)
+        return EXIT_VM_ERROR
+
+
+def _run_system(args, sources):
+    """``run --cores N`` (or ``--disk``): the doits on a multi-core system
+    (host/system.py)."""
+    from blocktalk.image.builder import build_image
+    from blocktalk.host.system import System, print_progress
     system = None
     disk = None
     progress = print_progress if sys.stderr.isatty() else None
-    try:
+
+    def work():
+        nonlocal system, disk
         image = build_image(sources, block_size=args.block_size)
         store = None
         if args.disk is not None:
@@ -287,8 +304,6 @@ def _run_system(args, sources):
             from blocktalk.host.store import BlockStore
             disk = DiskImage.create(args.disk, image)
             store = BlockStore(disk=disk, memory_blocks=args.memory_blocks)
-        elif args.memory_blocks is not None:
-            raise ValueError("--memory-blocks needs --disk")
         system = System(image=image, cores=args.cores or 1, engine=args.engine,
                         sram_size=args.sram_size, out=_write_out, store=store,
                         progress=progress)
@@ -301,25 +316,15 @@ def _run_system(args, sources):
             for machine in system.machines.values():
                 machine.core.mem.write_back_all()
             store.save()
-        status = 0
-    except (CompileError, ImageError) as e:
-        print(str(e), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (ValueError, OSError) as e:
-        print(f"blocktalk: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except SmalltalkError as e:
-        sys.stdout.flush()
-        print(f"Error: {e.message}", file=sys.stderr)
-        for line in e.walkback:
-            print(f"  {line}", file=sys.stderr)
-        status = EXIT_SMALLTALK_ERROR
-    except (VMError, MemoryError, RecursionError) as e:
-        print(f"blocktalk: machine error: {e}", file=sys.stderr)
-        status = EXIT_VM_ERROR
+    try:
+        status = _report_failures(work, bad_input=(ValueError, OSError))
     finally:
         if progress is not None and system is not None:
             sys.stderr.write("\r\x1b[K")
+        if disk is not None:
+            disk.close()
+    if status == EXIT_BAD_INPUT:
+        return status
     if args.stats and system is not None:
         for line in system.stats_lines():
             print(line, file=sys.stderr)
@@ -328,8 +333,6 @@ def _run_system(args, sources):
         if disk is not None:
             print(f"disk_reads: {system.store.disk_reads}", file=sys.stderr)
             print(f"disk_writes: {system.store.disk_writes}", file=sys.stderr)
-    if disk is not None:
-        disk.close()
     return status
 
 

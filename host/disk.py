@@ -74,8 +74,11 @@ class DiskImage:
         image at ``path``, replacing any file there only once it is complete."""
         path = Path(path)
         tmp = path.with_name(f".{path.name}.new")
-        tmp.unlink(missing_ok=True)
-        db = cls._connect(tmp)
+        try:
+            tmp.unlink(missing_ok=True)
+            db = cls._connect(tmp)
+        except (OSError, sqlite3.Error) as e:
+            raise ImageError(f"{path}: cannot create a disk image: {e}") from None
         with db:
             db.execute("BEGIN")
             db.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT)")

@@ -363,9 +363,7 @@ class CoreMemory:
     def write_back_all(self):
         for f in range(self.nframes):
             if self.frame_block[f] is not None:
-                base = f << self.log2
-                self.host.write(self.frame_block[f], struct.pack(
-                    f">{self.bs // 2}H", *self.mem[base >> 1:(base + self.bs) >> 1]))
+                self.host.write(self.frame_block[f], self.block_bytes(f))
 
     # --- allocation ------------------------------------------------------------
 

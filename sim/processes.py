@@ -140,11 +140,7 @@ def transfer_to(core, tx, sched, process):
     (a core of several with nothing ready) the core goes idle."""
     active = active_process(tx, sched)
     if process is None:
-        tx.write(active, F.PROCESS_SUSPENDED_CONTEXT, core.ctx)
-        set_active_process(tx, sched, NIL)
-        tx.commit()
-        core.mark_escaped(core.ctx)
-        core.save_registers()
+        leave_active_process(core, tx, sched, active)
         raise CoreIdle()
     new_ctx = tx.read(process, F.PROCESS_SUSPENDED_CONTEXT)
     if new_ctx == NIL or new_ctx & 1:
@@ -261,6 +257,12 @@ def preempt_active_process(core):
     sched = scheduler(core)
     active = active_process(tx, sched)
     sleep(tx, sched, active)
+    leave_active_process(core, tx, sched, active)
+
+
+def leave_active_process(core, tx, sched, active):
+    """The core stops running ``active`` and runs none: its context is stored
+    in it (and escapes, as in ``transfer_to``), its slot becomes nil; commits."""
     tx.write(active, F.PROCESS_SUSPENDED_CONTEXT, core.ctx)
     set_active_process(tx, sched, NIL)
     tx.commit()
@@ -268,7 +270,8 @@ def preempt_active_process(core):
     core.save_registers()
 
 
-PROCESS_PRIMITIVES = {123: prim_active_process, 85: prim_signal, 86: prim_wait, 87: prim_resume, 88: prim_suspend}
+PROCESS_PRIMITIVES = {85: prim_signal, 86: prim_wait, 87: prim_resume, 88: prim_suspend,
+                      123: prim_active_process}
 
 
 def image_process_state(machine):

@@ -305,3 +305,52 @@ def test_reader_going_away_is_not_a_traceback():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+# --- run --cores (host/system.py) ---------------------------------------------------------------
+
+PARALLEL_SMALL = (ROOT / "examples" / "parallel.st").read_text().replace("16000", "1500")
+
+
+def test_run_on_several_cores_with_a_core_joining_and_leaving(tmp_path):
+    program = tmp_path / "p.st"
+    program.write_text(PARALLEL_SMALL)
+    r = blocktalk("run", "--cores", "2", "--add-core-at", "20000", "--remove-core-at",
+                  "60000", "--stats", str(program))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("primes up to 1500: 239\n")
+    stats = stats_of(r.stderr)
+    assert stats["cores"] == "2" and stats["cores_retired"] == "1"
+    for name in ("makespan_cycles", "blocks_moved", "bytes_moved", "host_service_ms",
+                 "core0_bytecodes", "core0_cycles", "traps"):
+        assert name in stats
+    assert all(STATS_LINE.match(line) for line in r.stderr.splitlines())
+
+
+def test_run_with_blocks_on_disk(tmp_path):
+    program = tmp_path / "p.st"
+    program.write_text(PARALLEL_SMALL)
+    r = blocktalk("run", "--disk", str(tmp_path / "p.btdb"), "--memory-blocks", "6",
+                  "--block-size", "4096", "--stats", str(program))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("primes up to 1500: 239\n")
+    assert int(stats_of(r.stderr)["disk_reads"]) > 0
+    assert (tmp_path / "p.btdb").read_bytes().startswith(b"SQLite format 3\0")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cores", "0"], "cores must be from 1 to 16"),
+    (["--cores", "two"], "cores must be a number, not 'two'"),
+    (["--add-core-at", "100"], "blocktalk: --add-core-at and --remove-core-at need --cores"),
+    (["--memory-blocks", "4"], "blocktalk: --memory-blocks needs --disk"),
+    (["--cores", "2", "--remove-core-at", "-5"], "a number of bytecodes must not be negative"),
+    (["--disk", "x.btdb", "--memory-blocks", "1"], "main memory must hold at least 2 blocks"),
+    (["--disk", "no/such/dir/x.btdb"], "no/such/dir/x.btdb: cannot create a disk image: "),
+])
+def test_bad_multicore_options(args, message, tmp_path):
+    program = tmp_path / "p.st"
+    program.write_text("3 + 4!\n")
+    r = blocktalk("run", *args, str(program), cwd=tmp_path)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
