@@ -306,7 +306,8 @@ def _run_system(args, sources):
             store = BlockStore(disk=disk, memory_blocks=args.memory_blocks)
         system = System(image=image, cores=args.cores or 1, engine=args.engine,
                         sram_size=args.sram_size, out=_write_out, store=store,
-                        progress=progress)
+                        progress=progress,
+                        max_cores=(args.cores or 1) + len(args.add_core_at))
         for at in args.add_core_at:
             system.at_bytecodes(at, "add")
         for at in args.remove_core_at:

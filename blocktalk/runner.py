@@ -18,12 +18,14 @@ from blocktalk.sim.traps import Trap, Halt
 ENGINES = ("vm", "rtl", "cosim")
 
 
-def make_core(engine, store, block_size, sram_size, out):
+def make_core(engine, store, block_size, sram_size, out, cluster=None, slot=0):
     """A core of ``engine``: ``vm``, the software core; ``rtl``, the RTL core
     simulated by Verilator with the software core behind its traps
     (hw/engine.py); ``cosim``, ``rtl`` with every bytecode the RTL core
-    retires checked against the software core (lockstep).  Bad choices raise
-    ValueError with the reason."""
+    retires checked against the software core (lockstep).  An RTL core is core
+    ``slot`` of ``cluster`` (a :class:`~blocktalk.hw.verilated.VerilatedCluster`),
+    or the only core of its own cluster.  Bad choices raise ValueError with
+    the reason."""
     if engine == "vm":
         return Core(store, block_size, sram_size, out=out)
     if engine not in ENGINES:
@@ -33,7 +35,8 @@ def make_core(engine, store, block_size, sram_size, out):
     except ImportError as e:
         raise ValueError(f"--engine rtl needs the HDL tools (pip install -e '.[hdl]'): "
                          f"{e}") from None
-    return RTLCore(store, block_size, sram_size, out=out, lockstep=engine == "cosim")
+    return RTLCore(store, block_size, sram_size, out=out, lockstep=engine == "cosim",
+                   cluster=cluster, slot=slot)
 
 
 class Machine:
@@ -44,13 +47,15 @@ class Machine:
     :param store: the core's host: a :class:`~blocktalk.host.store.BlockStore`
         of the image's blocks by default, or a port of a multi-core system's
         master (``host/system.py``), with ``core_index`` its slot there.
+    :param cluster: the RTL cores' cluster of that system (``rtl``, ``cosim``).
     """
 
     def __init__(self, files=(), block_size=F.DEFAULT_BLOCK_SIZE, sram_size=None, out=None,
-                 image=None, engine="vm", store=None, core_index=None):
+                 image=None, engine="vm", store=None, core_index=None, cluster=None):
         self.image = image or build_image(list(files), block_size=block_size)
         self.store = BlockStore(self.image) if store is None else store
-        self.core = make_core(engine, self.store, self.image.block_size, sram_size, out)
+        self.core = make_core(engine, self.store, self.image.block_size, sram_size, out,
+                              cluster, core_index or 0)
         self.core.core_index = core_index
         mem = self.core.mem
         frame = mem.load_block(0)

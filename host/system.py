@@ -70,13 +70,22 @@ class System:
     :param store: main memory of blocks (default: the image's, in memory).
     :param quantum: bytecodes per turn of a core.
     :param progress: called with a one-line summary about once a second.
+    :param max_cores: cores that ever join (``cores`` and those added later):
+        the RTL engines' cores are the cores of one
+        :class:`~blocktalk.hw.cluster.CoreCluster` of that many, sharing its
+        host port.
     """
 
     def __init__(self, files=(), cores=1, engine="vm", block_size=F.DEFAULT_BLOCK_SIZE,
                  sram_size=None, out=None, image=None, store=None, quantum=QUANTUM,
-                 progress=None):
+                 progress=None, max_cores=None):
         if not isinstance(cores, int) or not 1 <= cores <= F.MAX_CORES:
             raise ValueError(f"cores must be an int from 1 to {F.MAX_CORES}, not {cores!r}")
+        max_cores = cores if max_cores is None else max_cores
+        if not isinstance(max_cores, int) or not cores <= max_cores <= F.MAX_CORES:
+            raise ValueError(f"max_cores must be an int from cores ({cores}) to "
+                             f"{F.MAX_CORES}, not {max_cores!r}")
+        self.max_cores = max_cores
         if not isinstance(quantum, int) or quantum < 1:
             raise ValueError(f"quantum must be a positive int, not {quantum!r}")
         self.image = image or build_image(list(files), block_size=block_size)
@@ -99,9 +108,24 @@ class System:
         self.ready_posted = False
         self.ready_time = 0
         self.turns = 0
+        self.cluster = None
+        if engine in ("rtl", "cosim"):
+            self.cluster = self._cluster()
         for _ in range(cores):
             self.add_core()
         self.idle.discard(0)      # core 0 runs the first Process
+
+    def _cluster(self):
+        """The Verilated cluster the RTL cores share (hw/cluster.py)."""
+        try:
+            from blocktalk.hw.verilated import VerilatedCluster, build_model
+        except ImportError as e:
+            raise ValueError(f"--engine rtl needs the HDL tools (pip install -e '.[hdl]'): "
+                             f"{e}") from None
+        block_size = self.image.block_size
+        sram_size = self.sram_size or F.default_sram_size(block_size)
+        library = build_model(sram_size, block_size, cores=self.max_cores)
+        return VerilatedCluster(library, sram_size // 2, sram_size // block_size)
 
     # --- clocks --------------------------------------------------------------------------
 
@@ -122,16 +146,19 @@ class System:
 
     def add_core(self):
         """A new idle core (it takes a ready process at its first turn); answers its index."""
-        free = [i for i in range(F.MAX_CORES) if i not in self.machines and i not in self.retired]
+        free = [i for i in range(self.max_cores)
+                if i not in self.machines and i not in self.retired]
         if not free:
-            raise ValueError(f"a system has at most {F.MAX_CORES} cores")
+            raise ValueError(f"this system has room for {self.max_cores} cores (max_cores), "
+                             "and they have all joined")
         index = free[0]
         start = self.now() if self.machines else 0
         self.cycles[index] = start
         self.worked[index] = 0
         port = HostPort(self.master, index)
         machine = Machine(image=self.image, store=port, engine=self.engine,
-                          sram_size=self.sram_size, out=self.out, core_index=index)
+                          sram_size=self.sram_size, out=self.out, core_index=index,
+                          cluster=self.cluster)
         core = machine.core
         self.worked[index] = work_cycles(core)
         core.on_ready = lambda index=index: self._posted(index)

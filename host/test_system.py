@@ -20,8 +20,9 @@ SMALL_ANSWER = b"primes up to 1500: 239\n"
 
 def run(cores, engine="vm", text=SMALL, events=(), **kw):
     out = []
+    adds = sum(action == "add" for _, action in events)
     system = System([("parallel.st", text)], cores=cores, engine=engine,
-                    out=out.append, **kw)
+                    out=out.append, max_cores=cores + adds, **kw)
     for at, action in events:
         system.at_bytecodes(at, action)
     system.run_doits()
@@ -132,6 +133,8 @@ def test_no_core_collects_a_replica():
     ({"cores": 0}, "cores must be an int from 1 to 16, not 0"),
     ({"cores": 17}, "cores must be an int from 1 to 16, not 17"),
     ({"quantum": 0}, "quantum must be a positive int, not 0"),
+    ({"cores": 2, "max_cores": 1}, "max_cores must be an int from cores (2) to 16, not 1"),
+    ({"max_cores": 17}, "max_cores must be an int from cores (1) to 16, not 17"),
 ])
 def test_bad_system_parameters(kw, message):
     args = {"cores": 1, **kw}
@@ -158,3 +161,7 @@ def test_removing_errors():
         system.remove_core(5)
     with pytest.raises(ValueError, match="action must be 'add' or 'remove'"):
         system.at_bytecodes(10, "split")
+    with pytest.raises(ValueError) as e:
+        system.add_core()
+    assert str(e.value) == ("this system has room for 1 cores (max_cores), and they have "
+                            "all joined")

@@ -50,18 +50,25 @@ class RTLCore(Core):
 
     Same parameters as :class:`blocktalk.sim.core.Core`, and
 
+    :param cluster, slot: the RTL core is core ``slot`` of ``cluster`` (a
+        :class:`~blocktalk.hw.verilated.VerilatedCluster` the cores of a
+        multi-core system share); by default a cluster of its own.
     :param lockstep: co-simulate: the RTL core runs one bytecode at a time,
         and each one it retires is executed again by the software core from
         the same state; registers and every SRAM word must agree, or
         :class:`LockstepMismatch` says where they differ (``--engine cosim``).
     """
 
-    def __init__(self, store, block_size, sram_size=None, out=None, lockstep=False):
+    def __init__(self, store, block_size, sram_size=None, out=None, lockstep=False,
+                 cluster=None, slot=0):
         super().__init__(store, block_size, sram_size, out)
         self.lockstep = lockstep
         mem = self.mem
-        self.rtl = VerilatedCore(build_model(mem.nframes * mem.bs, mem.bs), mem.mem,
-                                 mem.nframes)
+        if cluster is None:
+            self.rtl = VerilatedCore.alone(build_model(mem.nframes * mem.bs, mem.bs), mem.mem,
+                                           mem.nframes)
+        else:
+            self.rtl = cluster.core(slot, mem.mem)
         for name in ("rtl_bytecodes", "rtl_cycles", "fallback_bytecodes"):
             self.stats.count(name, 0)
         if lockstep:

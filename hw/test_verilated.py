@@ -25,7 +25,7 @@ def library():
 
 def model_over(library, run):
     mem = run.core.mem
-    return VerilatedCore(library, mem.mem, mem.nframes)
+    return VerilatedCore.alone(library, mem.mem, mem.nframes)
 
 
 def test_the_loop_runs_in_the_software_cores_own_sram(library):
@@ -66,7 +66,7 @@ def test_the_core_stops_after_max_retire(library):
 def test_a_moved_buffer_is_refused(library):
     run, regs, _ = start(SUM_TO_100, [100])
     words = sram_words(run.core.mem.mem)
-    model = VerilatedCore(library, words, run.core.mem.nframes)
+    model = VerilatedCore.alone(library, words, run.core.mem.nframes)
     words.append(0)                        # may move the buffer; changes its size
     with pytest.raises(RuntimeError, match="SRAM buffer moved or changed size"):
         model.run([regs[n] for n in REGISTERS], regs["op_start"], max_retire=1)
