@@ -353,6 +353,10 @@ class System:
         lines.append(f"host_service_cycles_per_1000_bytecodes: "
                      f"{counters['host_service_cycles'] * per_k:.1f}")
         lines.append(f"turns: {self.turns}")
+        if self.cluster is not None:
+            # clocks of the cluster's shared host port (hw/cluster.py): loading,
+            # running, stopping and reading back the RTL cores, and table fills
+            lines.append(f"host_port_cycles: {self.cluster.bus_cycles}")
         lines += [f"{k}: {v}" for k, v in engine.items()]
         return lines
 

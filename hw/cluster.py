@@ -29,6 +29,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .core import ExecutionCore
+from .sram import SRAM
 
 __all__ = ["CoreCluster", "AttentionArbiter", "Reg", "Control", "MAX_CORES", "MAILBOX_VALID"]
 
@@ -136,9 +137,13 @@ class CoreCluster(wiring.Component):
         :class:`~blocktalk.hw.core.ExecutionCore` with ``memory="external"``
         to instantiate instead (the Verilator model: one module compiled once,
         instantiated ``cores`` times).
+    :param local_sram: each core's SRAM is inside the cluster
+        (:class:`~blocktalk.hw.sram.SRAM`; SB_SPRAM256KA banks if ``spram``)
+        instead of behind the ``mem_*`` ports: the cluster as a board holds it.
     """
 
-    def __init__(self, cores, sram_size=65536, block_size=None, core_module=None):
+    def __init__(self, cores, sram_size=65536, block_size=None, core_module=None,
+                 local_sram=False, spram=False):
         if not isinstance(cores, int) or not 1 <= cores <= MAX_CORES:
             raise ValueError(f"cores must be an int from 1 to {MAX_CORES}, not {cores!r}")
         if core_module is not None and not (isinstance(core_module, str) and
@@ -148,6 +153,11 @@ class CoreCluster(wiring.Component):
         self.cores = [ExecutionCore(sram_size, memory="external", **kwargs)
                       for _ in range(cores)]
         self.core_module = core_module
+        self.local_sram = local_sram
+        self.spram = spram
+        self.sram_size = sram_size
+        if spram and not local_sram:
+            raise ValueError("spram describes a local SRAM (local_sram=True)")
         if core_module is not None:
             for core in self.cores:     # they are described by the Instances instead
                 core._MustUse__silence = True
@@ -157,20 +167,24 @@ class CoreCluster(wiring.Component):
         self.nframes = first.nframes
         self.log2_block = first.log2_block
         self.cbits = max(1, (cores - 1).bit_length())
-        super().__init__({
+        ports = {
             "host_addr": In(self.cbits + 5),
             "host_wdata": In(32),
             "host_we": In(1),
             "host_re": In(1),
             "host_rdata": Out(32),
             "attention": Out(1),        # a request waits in the mailbox
-            "mem_addr": Out(self.abits - 1).array(cores),
-            "mem_wdata": Out(16).array(cores),
-            "mem_we": Out(1).array(cores),
-            "mem_rdata": In(16).array(cores),
             "retire": Out(1).array(cores),
             "retire_bytecode": Out(8).array(cores),
-        })
+        }
+        if not local_sram:
+            ports.update({
+                "mem_addr": Out(self.abits - 1).array(cores),
+                "mem_wdata": Out(16).array(cores),
+                "mem_we": Out(1).array(cores),
+                "mem_rdata": In(16).array(cores),
+            })
+        super().__init__(ports)
 
     def elaborate(self, platform):
         m = Module()
@@ -208,9 +222,15 @@ class CoreCluster(wiring.Component):
             stop_now = Mux(control_k, control & Control.STOP != 0, stop[k])
             with m.If(control_k):
                 m.d.sync += stop[k].eq(control & Control.STOP != 0)
+            if self.local_sram:
+                m.submodules[f"sram{k}"] = sram = SRAM(self.sram_size // 2, spram=self.spram)
+                m.d.comb += [sram.addr.eq(core.mem_addr), sram.wdata.eq(core.mem_wdata),
+                             sram.we.eq(core.mem_we), core.mem_rdata.eq(sram.rdata)]
+            else:
+                m.d.comb += [self.mem_addr[k].eq(core.mem_addr),
+                             self.mem_wdata[k].eq(core.mem_wdata),
+                             self.mem_we[k].eq(core.mem_we), core.mem_rdata.eq(self.mem_rdata[k])]
             m.d.comb += [
-                self.mem_addr[k].eq(core.mem_addr), self.mem_wdata[k].eq(core.mem_wdata),
-                self.mem_we[k].eq(core.mem_we), core.mem_rdata.eq(self.mem_rdata[k]),
                 self.retire[k].eq(core.retire), self.retire_bytecode[k].eq(core.retire_bytecode),
                 core.load_ctx.eq(staging[Reg.CTX]), core.load_home.eq(staging[Reg.HOME]),
                 core.load_method.eq(staging[Reg.METHOD]), core.load_rcvr.eq(staging[Reg.RCVR]),

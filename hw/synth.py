@@ -27,6 +27,9 @@ UNITS = {
     # the core without its optional units (divider, allocation): what the
     # iCE40 UP5K's 5,280 LUTs hold
     "core-lean": ("blocktalk.hw.core", "ExecutionCore"),
+    # clusters of full cores with 64 KB of SRAM each behind one host port
+    "cluster2": ("blocktalk.hw.cluster", "CoreCluster"),
+    "cluster4": ("blocktalk.hw.cluster", "CoreCluster"),
 }
 
 #: Yosys cell names -> reported figure, per target.
@@ -46,6 +49,9 @@ def unit(name, target="ecp5"):
     component = getattr(importlib.import_module(module), cls)
     if name == "core":
         return component(spram=target == "ice40")
+    if name.startswith("cluster"):
+        return component(int(name[len("cluster"):]), 65536, local_sram=True,
+                         spram=target == "ice40")
     if name == "core-lean":
         return component(spram=target == "ice40", divider=False, allocation=False)
     return component()

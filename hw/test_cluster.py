@@ -75,6 +75,7 @@ def test_every_pending_core_is_served_within_n_takes():
     (lambda: CoreCluster(17), "cores must be an int from 1 to 16, not 17"),
     (lambda: CoreCluster(2, core_module="bt core"),
      "core_module must be a Verilog module name, not 'bt core'"),
+    (lambda: CoreCluster(2, spram=True), "spram describes a local SRAM (local_sram=True)"),
     (lambda: AttentionArbiter(0), "n must be an int from 1 to 16, not 0"),
 ])
 def test_bad_cluster_parameters(make, message):
