@@ -57,10 +57,12 @@ soak-st80: $(VENV)/.installed
 	$(BT) resume build/v2.bimg --bytecodes 10000000 --sram-size 1048576 --stats
 
 # Yosys cell counts of the core's units for the iCE40 UP5K and the ECP5 (the
-# whole core takes several minutes per target).
+# whole core takes several minutes per target), and of a cluster of two cores
+# with 64 KB each for the ECP5 (the UP5K holds one core).
 synth: $(VENV)/.installed
 	for unit in alu decoder dispatch allocator divider core-lean core; do for target in ice40 ecp5; do \
 		echo "== $$unit $$target"; $(PY) -m blocktalk.hw.synth $$unit --target $$target; done; done
+	echo "== cluster2 ecp5"; $(PY) -m blocktalk.hw.synth cluster2 --target ecp5
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -98,6 +98,7 @@ class Master:
         self.bytes_moved = 0
         self.requests = 0
         self.lends = 0
+        self.clean_releases = 0
         self.replica_updates = 0
         self.replica_words = 0
         self.service_seconds = 0.0
@@ -164,6 +165,11 @@ class Master:
         t0 = time.perf_counter()
         if number in self.read_mostly:
             self._replica_changed(index, number, data)
+        elif self.store.memory.get(number) == data:
+            # the frame is clean: the core gives the block up and nothing
+            # moves (hardware knows it from the frame's dirty bit; here the
+            # bytes say so, which also covers the firmware's writes)
+            self.clean_releases += 1
         else:
             self.store.write(number, data)
             self._moved(index)
@@ -243,6 +249,7 @@ class Master:
     def counters(self):
         return {"blocks_moved": self.blocks_moved, "bytes_moved": self.bytes_moved,
                 "block_requests": self.requests, "blocks_lent": self.lends,
+                "clean_releases": self.clean_releases,
                 "replica_updates": self.replica_updates, "replica_words": self.replica_words,
                 "host_service_cycles": self.service_cycles,
                 "host_wait_cycles": self.wait_cycles,

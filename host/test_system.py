@@ -20,11 +20,11 @@ SMALL_ANSWER = b"primes up to 1500: 239\n"
 
 def run(cores, engine="vm", text=SMALL, events=(), **kw):
     out = []
-    adds = sum(action == "add" for _, action in events)
+    adds = sum(event[1] == "add" for event in events)
     system = System([("parallel.st", text)], cores=cores, engine=engine,
                     out=out.append, max_cores=cores + adds, **kw)
-    for at, action in events:
-        system.at_bytecodes(at, action)
+    for event in events:
+        system.at_bytecodes(*event)
     system.run_doits()
     return b"".join(out), system
 
@@ -64,8 +64,10 @@ def test_more_cores_finish_sooner_in_simulated_cycles():
 
 
 def test_cores_join_and_leave_mid_run():
-    out, system = run(2, events=[(20000, "add"), (40000, "add"), (60000, "remove"),
-                                 (80000, "remove")])
+    # cores 1 and 2 leave in the middle of their jobs: their processes go back
+    # to the ready list, and the cores that joined take them
+    out, system = run(2, events=[(20000, "add"), (40000, "add"), (50000, "remove", 1),
+                                 (70000, "remove", 2)])
     assert out.startswith(SMALL_ANSWER)
     st = stats(system)
     assert st["cores"] == "2" and st["cores_retired"] == "2"

@@ -149,6 +149,8 @@ class CoreCluster(wiring.Component):
         if core_module is not None and not (isinstance(core_module, str) and
                                             core_module.isidentifier()):
             raise ValueError(f"core_module must be a Verilog module name, not {core_module!r}")
+        if spram and not local_sram:
+            raise ValueError("spram describes a local SRAM (local_sram=True)")
         kwargs = {} if block_size is None else {"block_size": block_size}
         self.cores = [ExecutionCore(sram_size, memory="external", **kwargs)
                       for _ in range(cores)]
@@ -156,8 +158,6 @@ class CoreCluster(wiring.Component):
         self.local_sram = local_sram
         self.spram = spram
         self.sram_size = sram_size
-        if spram and not local_sram:
-            raise ValueError("spram describes a local SRAM (local_sram=True)")
         if core_module is not None:
             for core in self.cores:     # they are described by the Instances instead
                 core._MustUse__silence = True

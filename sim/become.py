@@ -25,6 +25,7 @@ from .memory import sram_words
 
 from .gc import pointer_fields
 from .primitives import FAIL, _is_object
+from .traps import Trap
 
 #: Formats whose contents can move: methods (their code is cached by place) and
 #: large-object spines (their chunks hang off the spine) cannot.
@@ -94,6 +95,18 @@ def _swap_places(core, a, b):
     new_a = _place(mem, fa, a, b, into_a)
     new_b = _place(mem, fb, b, a, into_b) if new_a is not None else None
     if new_b is None:
+        if new_a is not None:
+            # give the first copy back at once: garbage left behind would be
+            # what the retried send has to collect, and would make again
+            _unplace(mem, fa, new_a)
+        full = fa if new_a is None else fb
+        if full == mem.alloc_frame:
+            # the blockFull: handler collects the allocation block (or seals
+            # it, after which this fails below), and the send runs again;
+            # both copies go into it when a and b share it
+            words = len(into_a) + len(into_b) + F.OBJ_HEADER_WORDS if fa == fb else \
+                len(into_a if full == fa else into_b)
+            raise Trap("blockFull", words)
         raise FAIL
     redirect = {fa: {}, fb: {}}
     redirect[fa][a - (fa << mem.log2)] = new_a - (fa << mem.log2)
@@ -117,6 +130,22 @@ def _place(mem, frame, place, contents_of, body):
     if m[(obj >> 1) + 2] & F.EXPORTED_BIT:
         mem.mark_escaped(obj)
     return obj
+
+
+def _unplace(mem, frame, obj):
+    """Undo :func:`_place`: the space of ``obj`` (referenced by nothing) is
+    free again: below the bump pointer if it is the last object, else a chunk
+    of the free list."""
+    base = frame << mem.log2
+    m = mem.mem
+    a = obj >> 1
+    size = m[a]
+    if mem.header(frame, F.BH_ALLOC) == obj - base + size * 2:
+        mem.set_header(frame, F.BH_ALLOC, obj - base)
+    else:
+        m[a + 1] = mem.header(frame, F.BH_FREE_LIST)
+        m[a + 2] = F.FMT_FREE << F.FMT_SHIFT
+        mem.set_header(frame, F.BH_FREE_LIST, obj - base)
 
 
 def redirect_block(core, frame, mapping):

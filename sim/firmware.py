@@ -20,6 +20,7 @@ from blocktalk.memory import format as F
 from .methods import decode_method, FLAG_RETURN_SELF, FLAG_RETURN_FIELD
 from .traps import VMError
 from . import gc as collector
+from .memory import chunk_takes
 
 NIL, FALSE, TRUE = F.NIL, F.FALSE, F.TRUE
 
@@ -538,22 +539,26 @@ def p_collect(fw, f, words):
     need = (F.smallint_value(words) + F.OBJ_HEADER_WORDS) * 2 + mem.reserve
     base = frame << mem.log2
     bump = mem.op_abs[frame] - base - mem.header(frame, F.BH_ALLOC)
-    fits = bump >= need or _largest_free_chunk(mem, frame) * 2 >= need - mem.reserve
+    fits = bump >= need or _free_chunk_takes(mem, frame, F.smallint_value(words)
+                                             + F.OBJ_HEADER_WORDS)
     if free < mem.bs // 4 or not fits:
         mem.set_header(frame, F.BH_FLAGS, mem.header(frame, F.BH_FLAGS) | F.BF_SEALED)
         return FALSE
     return TRUE
 
 
-def _largest_free_chunk(mem, frame):
+def _free_chunk_takes(mem, frame, words):
+    """Whether the free list has a chunk the allocator would give an object of
+    ``words`` words (header included): the same rule, or the trapped
+    allocation would fail again after the handler said it fits, for ever."""
     base = frame << mem.log2
     chunk = mem.header(frame, F.BH_FREE_LIST)
-    best = 0
     while chunk:
         a = (base + chunk) >> 1
-        best = max(best, mem.mem[a])
+        if chunk_takes(mem.mem[a], words):
+            return True
         chunk = mem.mem[a + 1]
-    return best
+    return False
 
 
 def p_new_allocation_block(fw):

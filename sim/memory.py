@@ -32,6 +32,13 @@ def words_from_bytes(data):
     return words
 
 
+def chunk_takes(size, words):
+    """A free chunk of ``size`` words takes an object of ``words`` words (header
+    included) if it fits exactly or leaves a tail big enough to stay a free
+    chunk (a header's worth)."""
+    return size == words or size >= words + F.OBJ_HEADER_WORDS
+
+
 class CoreMemory:
     """SRAM, frame table and translation caches of one core.
 
@@ -418,7 +425,7 @@ class CoreMemory:
             a = (base + chunk) >> 1
             size = mem[a]
             nxt = mem[a + 1]
-            if size == words or size >= words + F.OBJ_HEADER_WORDS:
+            if chunk_takes(size, words):
                 if size == words:
                     rest = nxt
                 else:

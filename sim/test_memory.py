@@ -343,3 +343,12 @@ def test_load_block_of_unknown_number():
     mem = memory(nblocks=2)
     with pytest.raises(KeyError):
         mem.load_block(9)
+
+
+def test_a_free_chunk_takes_an_exact_fit_or_one_that_leaves_a_free_chunk():
+    from blocktalk.sim.memory import chunk_takes
+    # 21 words: a header and 18 fields; a tail must hold a free chunk's header
+    assert chunk_takes(21, 21)
+    assert not chunk_takes(22, 21) and not chunk_takes(23, 21)
+    assert chunk_takes(24, 21)
+    assert not chunk_takes(20, 21)
