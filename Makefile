@@ -35,7 +35,7 @@ run-main: $(VENV)/.installed
 # cycles, blocks moved, host service time (about 2 minutes).
 scaling: $(VENV)/.installed
 	for n in 1 2 4 8; do echo "== $$n cores"; $(BT) run --cores $$n --engine rtl --stats \
-		examples/parallel.st 2>&1 | grep -E '^(primes|makespan_cycles|bytecodes|blocks_moved|bytes_moved|replica_updates|host_service|host_wait)'; done
+		examples/parallel.st 2>&1 | grep -E '^(primes|makespan_cycles|bytecodes|blocks_moved|bytes_moved|replica_updates|host_service|host_wait|host_port)'; done
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run

@@ -14,6 +14,7 @@ changes durable.
 
 from collections import OrderedDict
 
+from blocktalk.image.errors import ImageError
 from blocktalk.memory import block as B
 from blocktalk.memory import format as F
 
@@ -75,6 +76,8 @@ class BlockStore:
         self.disk_writes = 0
         #: block -> [(InPointer index, block that dropped its OutPointer)]
         self.pending_drops = {}
+        if disk is not None:
+            self.pending_drops = _drops_from_meta(disk)
 
     @property
     def blocks(self):
@@ -117,6 +120,11 @@ class BlockStore:
             self.disk.write_block(number, self.memory[number])
             self.disk_writes += 1
         self.changed.clear()
+        # the back-reference drops waiting for their blocks are part of the
+        # image: saved in the same transaction as the blocks
+        meta = dict(self.disk.meta if meta is None else meta)
+        meta["pending_drops"] = {str(n): [list(d) for d in drops]
+                                 for n, drops in sorted(self.pending_drops.items()) if drops}
         self.disk.save(self.count, meta)
 
     # --- the block DMA of the host protocol ----------------------------------------
@@ -157,3 +165,12 @@ class BlockStore:
 
     def take_back_reference_drops(self, number):
         return self.pending_drops.pop(number, [])
+
+
+def _drops_from_meta(disk):
+    """The pending back-reference drops a disk image's meta holds."""
+    try:
+        return {int(n): [(int(i), int(b)) for i, b in drops]
+                for n, drops in disk.meta.get("pending_drops", {}).items()}
+    except (AttributeError, TypeError, ValueError) as e:
+        raise ImageError(f"{disk.path}: corrupt pending_drops in the image meta ({e})") from None

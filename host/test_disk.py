@@ -104,3 +104,28 @@ def test_a_file_that_is_not_a_disk_image(tmp_path):
     with pytest.raises(ImageError) as e:
         DiskImage.open(bad)
     assert str(e.value) == f"{bad}: not a blocktalk disk image (expected an SQLite file)"
+
+
+def test_back_reference_drops_waiting_for_a_block_are_saved_with_it(tmp_path):
+    disk = make_image(tmp_path / "i.btdb")
+    store = BlockStore(disk=disk, memory_blocks=4)
+    store.queue_back_reference_drop(5, 3, 7)
+    store.queue_back_reference_drop(5, 4, 9)
+    store.save()
+    store.queue_back_reference_drop(6, 1, 2)      # not saved: dropped with the session
+    disk.close()
+    disk = DiskImage.open(tmp_path / "i.btdb")
+    store = BlockStore(disk=disk)
+    assert store.take_back_reference_drops(5) == [(3, 7), (4, 9)]
+    assert store.take_back_reference_drops(6) == []
+    disk.close()
+
+
+def test_corrupt_pending_drops_are_a_clear_error(tmp_path):
+    disk = make_image(tmp_path / "i.btdb")
+    disk.save(disk.count, dict(disk.meta, pending_drops={"5": [[1]]}))
+    disk.close()
+    disk = DiskImage.open(tmp_path / "i.btdb")
+    with pytest.raises(ImageError, match="corrupt pending_drops in the image meta"):
+        BlockStore(disk=disk)
+    disk.close()
