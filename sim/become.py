@@ -90,24 +90,30 @@ def _swap_places(core, a, b):
     into_a = _contents(core, b, a & mask)
     into_b = _contents(core, a, b & mask)
     fa, fb = a >> mem.log2, b >> mem.log2
-    # No trap after this point.  If either block is full, the primitive fails
-    # with nothing changed (a new object no one refers to is garbage).
+    # If either block is full, the first copy is given back and the block
+    # collected (a trap) before the primitive fails; nothing changes before.
     new_a = _place(mem, fa, a, b, into_a)
     new_b = _place(mem, fb, b, a, into_b) if new_a is not None else None
     if new_b is None:
         if new_a is not None:
-            # give the first copy back at once: garbage left behind would be
-            # what the retried send has to collect, and would make again
+            # give the first copy back at once: left as garbage, it would be
+            # made again by each retry, and fill the block the failure code's
+            # context needs
             _unplace(mem, fa, new_a)
         full = fa if new_a is None else fb
-        if full == mem.alloc_frame:
-            # the blockFull: handler collects the allocation block (or seals
-            # it, after which this fails below), and the send runs again;
-            # both copies go into it when a and b share it
+        # the firmware collects the full block (collect:for:) and the send
+        # runs again; if there is still no room, the primitive fails.  The key
+        # outlives the collection (which may move a, b and the context) and
+        # the failure (whose code may trap and run the send again): only a
+        # success forgets it
+        key = (mem.hash_of(a), mem.hash_of(b), mem.frame_block[full])
+        if core.become_collect != key:
+            core.become_collect = key
             words = len(into_a) + len(into_b) + F.OBJ_HEADER_WORDS if fa == fb else \
                 len(into_a if full == fa else into_b)
-            raise Trap("blockFull", words)
+            raise Trap("collect", full, words)
         raise FAIL
+    core.become_collect = None
     redirect = {fa: {}, fb: {}}
     redirect[fa][a - (fa << mem.log2)] = new_a - (fa << mem.log2)
     redirect[fb][b - (fb << mem.log2)] = new_b - (fb << mem.log2)

@@ -61,6 +61,7 @@ class Core:
         self._pin_key = None
         self.trap_frames = set()      # frames the handlers of this bytecode loaded
         self.trap_key = None
+        self.become_collect = None    # what become: last had collected (sim/become.py)
         self.allocs = []              # objects made by the bytecode under way
         self.replay = []              # ... and by its attempt that trapped
         self.mem.on_drop.append(

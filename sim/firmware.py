@@ -30,6 +30,7 @@ HANDLERS = {
     "export": "export:into:",
     "lookup": "lookup:class:",
     "blockFull": "blockFull:",
+    "collect": "collect:for:",
     "classIndex": "classIndexOf:",
 }
 
@@ -104,14 +105,16 @@ class FirmwareEngine:
             args = [a[0], F.smallint(a[1])]
         elif trap.kind == "classIndex":
             args = [a[0]]
+        elif trap.kind == "collect":
+            args = [F.smallint(a[0]), F.smallint(min(a[1], F.SMALLINT_MAX))]
         else:
             args = [F.smallint(min(a[0], F.SMALLINT_MAX))]
         # The frames the trap names stay put while the handler loads blocks.
         self.busy = set(self.mem.pinned)
         if trap.kind in ("import", "export", "lookup", "classIndex"):
             self.busy.add(trap.args_[0] >> self.mem.log2)
-        if trap.kind == "export":
-            self.busy.add(trap.args_[1])
+        if trap.kind in ("export", "collect"):
+            self.busy.add(trap.args_[0 if trap.kind == "collect" else 1])
         try:
             self.call(self.by_name[HANDLERS[trap.kind]], args)
         finally:
