@@ -24,46 +24,29 @@ def _block_size(text):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _sram_size(text):
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"SRAM size must be a number of bytes, not {text!r}") \
-            from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("SRAM size must be positive")
-    return value
+def _int_type(not_a_number, accept, out_of_range, base=10):
+    """An argparse type: an int (in ``base``; 0 takes 0x and the like) that
+    ``accept`` takes; ``not_a_number`` (with ``{text}``, the argument's repr)
+    and ``out_of_range`` are the errors."""
+    def parse(text):
+        try:
+            value = int(text, base)
+        except ValueError:
+            raise argparse.ArgumentTypeError(not_a_number.format(text=repr(text))) from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(out_of_range)
+        return value
+    return parse
 
 
-def _cores(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"cores must be a number, not {text!r}") from None
-    if not 1 <= value <= F.MAX_CORES:
-        raise argparse.ArgumentTypeError(f"cores must be from 1 to {F.MAX_CORES}")
-    return value
-
-
-def _bytecodes(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of bytecodes, not {text!r}") \
-            from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("a number of bytecodes must not be negative")
-    return value
-
-
-def _memory_blocks(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of blocks, not {text!r}") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError("main memory must hold at least 2 blocks")
-    return value
+_sram_size = _int_type("SRAM size must be a number of bytes, not {text}", lambda v: v > 0,
+                       "SRAM size must be positive", base=0)
+_cores = _int_type("cores must be a number, not {text}", lambda v: 1 <= v <= F.MAX_CORES,
+                   f"cores must be from 1 to {F.MAX_CORES}")
+_bytecodes = _int_type("expected a number of bytecodes, not {text}", lambda v: v >= 0,
+                       "a number of bytecodes must not be negative")
+_memory_blocks = _int_type("expected a number of blocks, not {text}", lambda v: v >= 2,
+                           "main memory must hold at least 2 blocks")
 
 
 def _add_engine_option(p):

@@ -85,7 +85,7 @@ class Control(enum.IntFlag):
 
 #: Registers the staging block holds, in :class:`Reg` order from ``CTX``.
 STAGING = (Reg.CTX, Reg.HOME, Reg.METHOD, Reg.RCVR, Reg.IP, Reg.SP, Reg.ALLOC, Reg.SPECIALS,
-           Reg.FORMATS, Reg.CHARACTERS, Reg.ALLOC_LIMIT, Reg.HASH, Reg.OP_TABLE,
+           Reg.FORMATS, Reg.CHARACTERS, Reg.ALLOC_LIMIT, Reg.HASH,
            Reg.FILL_KEY_HI, Reg.FILL_KEY, Reg.FILL_DATA)
 
 

@@ -172,15 +172,14 @@ int bt_run(void* p, int core, uint32_t* regs, const uint32_t* op_start, uint64_t
     uint64_t retired = 0;
     uint64_t cycles = 0;
     uint64_t since = 0;      // cycles since the last retirement (or the start)
-    bool running = false;
+    bool halted = false;
     while (cycles < max_cycles) {
         t->clk = 0;
         t->eval();
         if (t->attention) {
-            running = false;
+            halted = true;
             break;
         }
-        running = true;
         since++;
         uint8_t bytecode;
         if (retired_bytecode(t, core, &bytecode)) {
@@ -197,7 +196,7 @@ int bt_run(void* p, int core, uint32_t* regs, const uint32_t* op_start, uint64_t
         tick(h);
         cycles++;
     }
-    if (running) return -1;
+    if (!halted) return -1;
     h->hist_count[core][256]++;
     h->hist_cycles[core][256] += since;
     uint32_t mailbox = bus_read(h, core, REG_MAILBOX);

@@ -99,7 +99,7 @@ def _swap_places(core, a, b):
             # give the first copy back at once: left as garbage, it would be
             # made again by each retry, and fill the block the failure code's
             # context needs
-            _unplace(mem, fa, new_a)
+            mem.free_object(fa, new_a)
         full = fa if new_a is None else fb
         # the firmware collects the full block (collect:for:) and the send
         # runs again; if there is still no room, the primitive fails.  The key
@@ -136,22 +136,6 @@ def _place(mem, frame, place, contents_of, body):
     if m[(obj >> 1) + 2] & F.EXPORTED_BIT:
         mem.mark_escaped(obj)
     return obj
-
-
-def _unplace(mem, frame, obj):
-    """Undo :func:`_place`: the space of ``obj`` (referenced by nothing) is
-    free again: below the bump pointer if it is the last object, else a chunk
-    of the free list."""
-    base = frame << mem.log2
-    m = mem.mem
-    a = obj >> 1
-    size = m[a]
-    if mem.header(frame, F.BH_ALLOC) == obj - base + size * 2:
-        mem.set_header(frame, F.BH_ALLOC, obj - base)
-    else:
-        m[a + 1] = mem.header(frame, F.BH_FREE_LIST)
-        m[a + 2] = F.FMT_FREE << F.FMT_SHIFT
-        mem.set_header(frame, F.BH_FREE_LIST, obj - base)
 
 
 def redirect_block(core, frame, mapping):

@@ -113,8 +113,10 @@ class FirmwareEngine:
         self.busy = set(self.mem.pinned)
         if trap.kind in ("import", "export", "lookup", "classIndex"):
             self.busy.add(trap.args_[0] >> self.mem.log2)
-        if trap.kind in ("export", "collect"):
-            self.busy.add(trap.args_[0 if trap.kind == "collect" else 1])
+        if trap.kind == "export":
+            self.busy.add(trap.args_[1])
+        elif trap.kind == "collect":
+            self.busy.add(trap.args_[0])
         try:
             self.call(self.by_name[HANDLERS[trap.kind]], args)
         finally:

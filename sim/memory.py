@@ -430,12 +430,8 @@ class CoreMemory:
                     rest = nxt
                 else:
                     # split: the tail stays free
-                    tail = chunk + words * 2
-                    ta = (base + tail) >> 1
-                    mem[ta] = size - words
-                    mem[ta + 1] = nxt
-                    mem[ta + 2] = F.FMT_FREE << F.FMT_SHIFT
-                    rest = tail
+                    rest = chunk + words * 2
+                    self._write_free_chunk(base + rest, size - words, nxt)
                 if prev is None:
                     self.set_header(frame, F.BH_FREE_LIST, rest)
                 else:
@@ -444,6 +440,26 @@ class CoreMemory:
             prev = chunk
             chunk = nxt
         return None
+
+    def _write_free_chunk(self, address, words, nxt):
+        """A free-list chunk of ``words`` words at core ``address``, followed by
+        block offset ``nxt`` (0: the end of the list)."""
+        a = address >> 1
+        self.mem[a] = words
+        self.mem[a + 1] = nxt
+        self.mem[a + 2] = F.FMT_FREE << F.FMT_SHIFT
+
+    def free_object(self, frame, obj):
+        """Undo an allocation in ``frame`` at once (``obj`` is referenced by
+        nothing): below the bump pointer if it is the last object, else a chunk
+        of the free list."""
+        base = frame << self.log2
+        size = self.mem[obj >> 1]
+        if self.header(frame, F.BH_ALLOC) == obj - base + size * 2:
+            self.set_header(frame, F.BH_ALLOC, obj - base)
+        else:
+            self._write_free_chunk(obj, size, self.header(frame, F.BH_FREE_LIST))
+            self.set_header(frame, F.BH_FREE_LIST, obj - base)
 
     def new_outpointer(self, frame, block_number, inpointer):
         """Carve a 4-byte OutPointer entry out of the top of the free space (or

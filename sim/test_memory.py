@@ -352,3 +352,24 @@ def test_a_free_chunk_takes_an_exact_fit_or_one_that_leaves_a_free_chunk():
     assert not chunk_takes(22, 21) and not chunk_takes(23, 21)
     assert chunk_takes(24, 21)
     assert not chunk_takes(20, 21)
+
+
+def test_a_freed_last_object_goes_back_below_the_bump_pointer():
+    mem = memory()
+    f = mem.load_block(1)
+    alloc = mem.header(f, F.BH_ALLOC)
+    obj = mem.allocate(f, ARRAY, F.FMT_POINTERS, 5, F.NIL, 1)
+    mem.free_object(f, obj)
+    assert mem.header(f, F.BH_ALLOC) == alloc and mem.header(f, F.BH_FREE_LIST) == 0
+
+
+def test_a_freed_object_below_others_becomes_a_free_chunk_the_allocator_reuses():
+    mem = memory()
+    f = mem.load_block(1)
+    first = mem.allocate(f, ARRAY, F.FMT_POINTERS, 5, F.NIL, 1)
+    mem.allocate(f, ARRAY, F.FMT_POINTERS, 2, F.NIL, 1)
+    mem.free_object(f, first)
+    assert mem.header(f, F.BH_FREE_LIST) == first - f * BS
+    assert mem.fmt(first) == F.FMT_FREE and mem.size_words(first) == 8
+    _fill(mem, f)
+    assert mem.allocate(f, ARRAY, F.FMT_POINTERS, 5, F.NIL, 9) == first
