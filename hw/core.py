@@ -257,7 +257,12 @@ class ExecutionCore(wiring.Component):
         bytecode = Signal(8)
         ext1 = Signal(8)
         ext2 = Signal(8)                 # the second extension byte (132, 134)
-        top = Signal(16)                 # the stack top, read before EXECUTE
+        top = Signal(16)                 # the stack top (when top_valid)
+        # EXECUTE decodes the bytecode from the code word arriving from SRAM
+        # (``fetched``: its read was issued last cycle), from the code-word
+        # latch, or from the registers (``decoded``: after EXTEND or TOP)
+        fetched = Signal()
+        decoded = Signal()
         instr = dec.instruction
 
         # --- frames and the OutPointer table ----------------------------------
@@ -339,6 +344,7 @@ class ExecutionCore(wiring.Component):
         in_decode = Signal()
         in_extend = Signal()
         latch_hit = Signal()
+        latch_load = Signal()            # this cycle loads the latch with code_word's word
         code_latch = Signal(16)
         code_latch_addr = Signal(abits - 1)
         code_latch_valid = Signal()
@@ -351,8 +357,6 @@ class ExecutionCore(wiring.Component):
             dec.ext1.eq(Mux(in_decode, code_data[:8], Mux(in_extend & ip[0], rdata[8:], ext1))),
             dec.ext2.eq(Mux(in_extend, Mux(ip[0], rdata[:8], rdata[8:]), ext2)),
         ]
-        with m.If(we & (addr == code_latch_addr)):
-            m.d.sync += code_latch_valid.eq(0)
         needs_top = Signal()
         m.d.comb += needs_top.eq(
             (instr.kind == Kind.STORE_TEMPORARY) | (instr.kind == Kind.STORE_RECEIVER_VARIABLE) |
@@ -381,11 +385,10 @@ class ExecutionCore(wiring.Component):
                 m.d.sync += [self.trap_key_hi.eq(key_hi), self.trap_key.eq(key)]
             m.next = "HALTED"
 
-        # The stack top is also kept in a register (written through to SRAM):
-        # after a bytecode that leaves a known value on top, the next one that
-        # needs the top skips its read.
-        tos = Signal(16)
-        tos_valid = Signal()
+        # ``top`` holds the stack top whenever ``top_valid`` (the SRAM word is
+        # written through): after a bytecode that leaves a known value on top,
+        # the next one that needs the top skips its read.
+        top_valid = Signal()
 
         def retire(*updates, jump=None, next_ip=None, new_top=None, top_kept=None):
             """Complete the bytecode.  ``new_top``: the word it left on top of
@@ -394,16 +397,16 @@ class ExecutionCore(wiring.Component):
             condition under which the top is unchanged (else it is unknown)."""
             if next_ip is None:
                 next_ip = ip + instr.length + (jump if jump is not None else 0)
-            m.d.sync += [*updates, ip.eq(next_ip)]
+            m.d.sync += [*updates, ip.eq(next_ip), fetched.eq(0), decoded.eq(0)]
             if new_top is not None:
-                m.d.sync += [tos.eq(wdata), tos_valid.eq(1)]
+                m.d.sync += [top.eq(wdata), top_valid.eq(1)]
             elif top_kept is not None:
-                m.d.sync += tos_valid.eq(tos_valid & top_kept)
+                m.d.sync += top_valid.eq(top_valid & top_kept)
             else:
-                m.d.sync += tos_valid.eq(0)
+                m.d.sync += top_valid.eq(0)
             m.d.comb += [self.retire.eq(1), self.retire_ip.eq(ip),
-                         self.retire_bytecode.eq(bytecode)]
-            m.next = "FETCH"
+                         self.retire_bytecode.eq(dec.bytecode)]
+            m.next = "EXECUTE"
 
         # --- translation through the import and export caches -------------------
         # A stored word of one frame becomes a value (``decode``) or a stored
@@ -660,57 +663,12 @@ class ExecutionCore(wiring.Component):
                                  self.dirty.eq(0)]
                 with m.Elif(self.run):
                     m.d.sync += [running.eq(1), self.reason.eq(Halt.RUNNING),
-                                 code_latch_valid.eq(0), tos_valid.eq(0)]
-                    m.next = "FETCH"
-
-            def decode_step():
-                # big-endian: an even ip is the word's high byte, and the
-                # extension byte is then its low byte; an odd ip's is in the
-                # next word, and so is a three-byte instruction's last byte
-                m.d.comb += in_decode.eq(1)
-                m.d.sync += [bytecode.eq(arriving), ext1.eq(code_data[:8])]
-                with m.If((ip[0] & (instr.length > 1)) | (instr.length > 2)):
-                    m.d.comb += addr.eq(code_word + 1)
-                    m.next = "EXTEND"
-                with m.Elif(needs_top):
-                    fetch_top()
-                with m.Else():
+                                 code_latch_valid.eq(0), top_valid.eq(0), fetched.eq(0),
+                                 decoded.eq(0)]
                     m.next = "EXECUTE"
 
-            def fetch_top():
-                with m.If(tos_valid):
-                    m.d.sync += top.eq(tos)
-                    m.next = "EXECUTE"
-                with m.Else():
-                    m.d.comb += addr.eq(sp)
-                    m.next = "TOP"
-
-            with m.State("FETCH"):
-                with m.If(self.stop):
-                    trap(Halt.STOPPED)
-                with m.Elif(code_latch_valid & (code_latch_addr == code_word)):
-                    m.d.comb += latch_hit.eq(1)
-                    decode_step()
-                with m.Else():
-                    m.d.comb += addr.eq(code_word)
-                    m.next = "DECODE"
-            with m.State("DECODE"):
-                m.d.sync += [code_latch.eq(rdata), code_latch_addr.eq(code_word),
-                             code_latch_valid.eq(1)]
-                decode_step()
-            with m.State("EXTEND"):
-                m.d.comb += in_extend.eq(1)
-                m.d.sync += [ext1.eq(Mux(ip[0], rdata[8:], ext1)),
-                             ext2.eq(Mux(ip[0], rdata[:8], rdata[8:])), code_latch.eq(rdata),
-                             code_latch_addr.eq(code_word + 1), code_latch_valid.eq(1)]
-                with m.If(needs_top):
-                    fetch_top()
-                with m.Else():
-                    m.next = "EXECUTE"
-            with m.State("TOP"):
-                m.d.sync += top.eq(rdata)
-                m.next = "EXECUTE"
-            with m.State("EXECUTE"):
+            def execute():
+                """Blue Book dispatchOnThisBytecode: the action's first cycle."""
                 with m.Switch(instr.kind):
                     with m.Case(Kind.PUSH_RECEIVER_VARIABLE):
                         with m.If(rcvr_is_object):
@@ -807,6 +765,56 @@ class ExecutionCore(wiring.Component):
                             trap(Halt.TRAP_RETURN)
                     with m.Default():
                         trap(Halt.TRAP_BYTECODE)
+            # EXECUTE: the first cycle of a bytecode, and the cycle its action
+            # starts in.  Its bytecode comes from the code-word latch (no read),
+            # from SRAM (a cycle for the read first) or from the registers
+            # (after an extension or stack-top read).  Folding the decode into
+            # the execute cycle this way keeps one copy of each bytecode's
+            # logic, selected by two flags, instead of a copy per entry state.
+            fresh = ~decoded & ~fetched
+            with m.State("EXECUTE"):
+                m.d.comb += [latch_hit.eq(fresh & code_latch_valid &
+                                          (code_latch_addr == code_word)),
+                             in_decode.eq(~decoded & (fetched | latch_hit))]
+                with m.If(decoded | fetched | latch_hit):
+                    with m.If(~decoded):
+                        m.d.sync += [bytecode.eq(arriving), ext1.eq(code_data[:8])]
+                    with m.If(fetched & ~decoded):
+                        m.d.comb += latch_load.eq(1)
+                        m.d.sync += [code_latch.eq(rdata), code_latch_addr.eq(code_word),
+                                     code_latch_valid.eq(1)]
+                # big-endian: an even ip is the word's high byte, and the
+                # extension byte is then its low byte; an odd ip's is in the
+                # next word, and so is a three-byte instruction's last byte
+                with m.If(fresh & self.stop):
+                    trap(Halt.STOPPED)
+                with m.Elif(fresh & ~latch_hit):
+                    m.d.comb += addr.eq(code_word)
+                    m.d.sync += fetched.eq(1)
+                with m.Elif(~decoded & ((ip[0] & (instr.length > 1)) | (instr.length > 2))):
+                    m.d.comb += addr.eq(code_word + 1)
+                    m.next = "EXTEND"
+                with m.Elif(needs_top & ~top_valid):
+                    m.d.comb += addr.eq(sp)
+                    m.d.sync += decoded.eq(1)
+                    m.next = "TOP"
+                with m.Else():
+                    execute()
+            with m.State("EXTEND"):
+                m.d.comb += in_extend.eq(1)
+                m.d.sync += [ext1.eq(Mux(ip[0], rdata[8:], ext1)),
+                             ext2.eq(Mux(ip[0], rdata[:8], rdata[8:])), code_latch.eq(rdata),
+                             code_latch_addr.eq(code_word + 1), code_latch_valid.eq(1),
+                             decoded.eq(1)]
+                with m.If(needs_top & ~top_valid):
+                    m.d.comb += addr.eq(sp)
+                    m.next = "TOP"
+                with m.Else():
+                    m.next = "EXECUTE"
+            with m.State("TOP"):
+                m.d.sync += [top.eq(rdata), top_valid.eq(1)]
+                m.next = "EXECUTE"
+
             with m.State("PUSH_READ"):
                 push(rdata, source)
             with m.State("PUSH_CONTEXT_CLASS"):
@@ -1513,6 +1521,9 @@ class ExecutionCore(wiring.Component):
                     resume()
                 with m.Else():
                     trap(Halt.TRAP_EXPORT, t_dst, t_value[:abits])
+        # a write to the word in the latch (or being loaded into it) forgets it
+        with m.If(we & ((addr == code_latch_addr) | (latch_load & (addr == code_word)))):
+            m.d.sync += code_latch_valid.eq(0)
         return m
 
 
