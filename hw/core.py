@@ -440,16 +440,24 @@ class ExecutionCore(wiring.Component):
             go(cont)
             m.next = "T_IMPORT"
 
-        def decode(word, src, cont):
+        def decode(word, src, cont, then=None):
+            """The value of stored ``word`` of frame ``src``.  With ``then``, a
+            function of the value that emits the continuation's logic, an
+            immediate or near word goes on in this cycle, and only an
+            OutPointer takes the import cache's cycle (the state ``cont`` then
+            calls ``then(t_value)``): a cycle saved on each step of sends and
+            returns, for a second copy of a few small continuations."""
             is_far = far(word, src)
-            with m.If(immediate(word)):
-                m.d.sync += [t_value.eq(word), t_word.eq(word)]
-                m.next = cont
-            with m.Elif(is_far):
+            value = Signal(vbits)
+            m.d.comb += value.eq(Mux(immediate(word), word, object_at(src, word)))
+            with m.If(is_far):
                 import_lookup(word, src, src, 1, cont)
             with m.Else():
-                m.d.sync += [t_value.eq(object_at(src, word)), t_word.eq(word)]
-                m.next = cont
+                m.d.sync += [t_value.eq(value), t_word.eq(word)]
+                if then is None:
+                    m.next = cont
+                else:
+                    then(value)
 
         def translate(word, src, dst, cont, is_far=None):
             if is_far is None:
@@ -514,6 +522,7 @@ class ExecutionCore(wiring.Component):
         m_large = Signal()
         m_nlits = Signal(6)
         new_ctx = Signal(abits)
+        rcvr_word = Signal(16)           # the receiver's word on the sender's stack
         counter = Signal(6)
         selector_frame = Signal(self.fbits)
         special_nargs = Signal(2)
@@ -588,27 +597,36 @@ class ExecutionCore(wiring.Component):
             ``next_object`` and on to ``next_state``.  Each user has its own
             states: sharing them with a continuation register cost 151 iCE40
             LUTs for six fewer states."""
-            with m.State(f"{prefix}_HOME"):
-                decode(rdata, frame, f"{prefix}_HOME_FOUND")
-            with m.State(f"{prefix}_HOME_FOUND"):
-                m.d.sync += ret_home.eq(t_value)
-                m.d.comb += addr.eq(word_address(t_value, F.CTX_METHOD))
-                with m.If(immediate(t_value)):
+            def home_found(value):
+                m.d.sync += ret_home.eq(value)
+                m.d.comb += addr.eq(word_address(value, F.CTX_METHOD))
+                with m.If(immediate(value)):
                     trap(reason)
                 with m.Else():
                     m.next = f"{prefix}_METHOD"
-            with m.State(f"{prefix}_METHOD"):
-                decode(rdata, frame_of(ret_home), f"{prefix}_METHOD_FOUND")
-            with m.State(f"{prefix}_METHOD_FOUND"):
-                m.d.sync += new_method.eq(t_value)
+
+            def method_found(value):
+                m.d.sync += new_method.eq(value)
                 m.d.comb += addr.eq(word_address(ret_home, F.CTX_RECEIVER))
                 m.next = f"{prefix}_RECEIVER"
-            with m.State(f"{prefix}_RECEIVER"):
-                decode(rdata, frame_of(ret_home), f"{prefix}_RECEIVER_FOUND")
-            with m.State(f"{prefix}_RECEIVER_FOUND"):
-                m.d.sync += receiver.eq(t_value)
+
+            def receiver_found(value):
+                m.d.sync += receiver.eq(value)
                 m.d.comb += addr.eq(word_address(next_object, next_field))
                 m.next = next_state
+
+            with m.State(f"{prefix}_HOME"):
+                decode(rdata, frame, f"{prefix}_HOME_FOUND", home_found)
+            with m.State(f"{prefix}_HOME_FOUND"):
+                home_found(t_value)
+            with m.State(f"{prefix}_METHOD"):
+                decode(rdata, frame_of(ret_home), f"{prefix}_METHOD_FOUND", method_found)
+            with m.State(f"{prefix}_METHOD_FOUND"):
+                method_found(t_value)
+            with m.State(f"{prefix}_RECEIVER"):
+                decode(rdata, frame_of(ret_home), f"{prefix}_RECEIVER_FOUND", receiver_found)
+            with m.State(f"{prefix}_RECEIVER_FOUND"):
+                receiver_found(t_value)
 
         def small(value):
             return Cat(Const(1, 1), value[:15])
@@ -885,19 +903,16 @@ class ExecutionCore(wiring.Component):
                         retire(sp.eq(stack_word(-1)), new_top=divider.result)
 
             # --- send: Blue Book sendSelector:argumentCount: ----------------------
-            with m.State("SEND_SELECTOR"):
-                decode(rdata, selector_frame, "SEND_RECEIVER_READ")
-            with m.State("SEND_RECEIVER_READ"):
-                m.d.sync += selector.eq(t_value)
+            def selector_found(value):
+                m.d.sync += selector.eq(value)
                 m.d.comb += addr.eq(stack_word(-nargs))
-                with m.If(immediate(t_value)):
+                with m.If(immediate(value)):
                     trap(Halt.TRAP_BYTECODE)
                 with m.Else():
                     m.next = "SEND_RECEIVER"
-            with m.State("SEND_RECEIVER"):
-                decode(rdata, frame_of(ctx), "SEND_RECEIVER_FOUND")
-            with m.State("SEND_RECEIVER_FOUND"):
-                m.d.sync += new_rcvr.eq(t_value)
+
+            def receiver_found(value):
+                m.d.sync += new_rcvr.eq(value)
                 with m.If(instr.to_super & (instr.kind == Kind.SEND)):
                     # Blue Book sendSelectorToSuperclass: the method class's
                     # superclass index, from the dispatch table's entry
@@ -905,19 +920,30 @@ class ExecutionCore(wiring.Component):
                     m.d.comb += [dispatch.lookup_valid.eq(1), dispatch.lookup_class.eq(0),
                                  dispatch.lookup_selector.eq(method)]
                     m.next = "SEND_SUPER"
-                with m.Elif(t_value[0]):
+                with m.Elif(value[0]):
                     dispatch_lookup(F.CLASS_INDEX["SmallInteger"])
-                with m.Elif(t_value == F.NIL):
+                with m.Elif(value == F.NIL):
                     dispatch_lookup(F.CLASS_INDEX["UndefinedObject"])
-                with m.Elif(t_value == F.TRUE):
+                with m.Elif(value == F.TRUE):
                     dispatch_lookup(F.CLASS_INDEX["True"])
-                with m.Elif(t_value == F.FALSE):
+                with m.Elif(value == F.FALSE):
                     dispatch_lookup(F.CLASS_INDEX["False"])
-                with m.Elif(immediate(t_value)):
+                with m.Elif(immediate(value)):
                     trap(Halt.TRAP_BYTECODE)
                 with m.Else():
-                    m.d.comb += addr.eq(object_word(t_value, 1))
+                    m.d.comb += addr.eq(object_word(value, 1))
                     m.next = "SEND_CLASS"
+
+            with m.State("SEND_SELECTOR"):
+                decode(rdata, selector_frame, "SEND_RECEIVER_READ", selector_found)
+            with m.State("SEND_RECEIVER_READ"):
+                selector_found(t_value)
+            with m.State("SEND_RECEIVER"):
+                # the receiver's word is kept: activation copies it unchanged
+                m.d.sync += rcvr_word.eq(rdata)
+                decode(rdata, frame_of(ctx), "SEND_RECEIVER_FOUND", receiver_found)
+            with m.State("SEND_RECEIVER_FOUND"):
+                receiver_found(t_value)
             with m.State("SEND_CLASS"):
                 dispatch_lookup(rdata[:12])
             with m.State("SEND_SUPER"):
@@ -931,6 +957,11 @@ class ExecutionCore(wiring.Component):
                 with m.Elif(dispatch.hit):
                     m.d.sync += new_method.eq(dispatch.method)
                     m.d.comb += addr.eq(word_address(dispatch.method, 0))
+                    # the method's word for the new context's field, looked up
+                    # beside the header read (used only if the method activates)
+                    m.d.comb += [exports.lookup_valid.eq(1),
+                                 exports.lookup_class.eq(frame_of(ctx)),
+                                 exports.lookup_selector.eq(dispatch.method)]
                     m.next = "SEND_HEADER"
                 with m.Else():
                     trap(Halt.TRAP_LOOKUP, class_index, selector)
@@ -955,10 +986,16 @@ class ExecutionCore(wiring.Component):
                     trap(Halt.TRAP_METHOD)
                 with m.Elif(~alloc_valid | (alloc_frame != frame_of(ctx))):
                     trap(Halt.TRAP_CONTEXT)
+                with m.Elif((frame_of(new_method) != frame_of(ctx)) & ~exports.hit):
+                    trap(Halt.TRAP_EXPORT, frame_of(ctx), new_method)
                 with m.Else():
                     # the new context is in the context's frame: its method
                     # field is the method encoded for that frame
-                    encode(new_method, frame_of(ctx), "ACTIVATE")
+                    m.d.sync += method_word.eq(Mux(frame_of(new_method) == frame_of(ctx),
+                                                   new_method[:lb], exports.method[:16]))
+                    m.d.comb += addr.eq(header_word(alloc_frame, Mux(
+                        hv[6], F.BH_FREE_LARGE_CONTEXTS, F.BH_FREE_SMALL_CONTEXTS)))
+                    m.next = "ACT_HEAD"
             with m.State("CLASS_WRITE"):
                 m.d.comb += [addr.eq(sp), wdata.eq(t_word), we.eq(1)]
                 retire(new_top=t_word)
@@ -1314,11 +1351,6 @@ class ExecutionCore(wiring.Component):
                        next_ip=(ret_pc >> 1) - 1)
 
             # --- Blue Book activateNewMethod, with a recycled context -----------
-            with m.State("ACTIVATE"):
-                m.d.sync += method_word.eq(t_word)
-                m.d.comb += addr.eq(header_word(
-                    alloc_frame, Mux(m_large, F.BH_FREE_LARGE_CONTEXTS, F.BH_FREE_SMALL_CONTEXTS)))
-                m.next = "ACT_HEAD"
             with m.State("ACT_HEAD"):
                 with m.If(rdata == 0):
                     if self.allocation:
@@ -1365,14 +1397,15 @@ class ExecutionCore(wiring.Component):
             write_state("ACT_W_PC", new_ctx, F.CTX_PC,
                         small((m_nlits + 1) * 2 + 1), "ACT_W_METHOD")
             write_state("ACT_W_METHOD", new_ctx, F.CTX_METHOD, method_word,
-                        "ACT_COPY_READ", counter.eq(0))
+                        "ACT_COPY_WRITE", counter.eq(0))
             with m.State("ACT_COPY_READ"):
                 # the receiver and arguments move unchanged: same frame
                 m.d.comb += addr.eq(stack_word((counter - nargs).as_signed()))
                 m.next = "ACT_COPY_WRITE"
             with m.State("ACT_COPY_WRITE"):
+                # the receiver's word was read by the send (SEND_RECEIVER)
                 m.d.comb += [addr.eq(word_address(new_ctx, F.CTX_RECEIVER + counter)),
-                             wdata.eq(rdata), we.eq(1)]
+                             wdata.eq(Mux(counter == 0, rcvr_word, rdata)), we.eq(1)]
                 m.d.sync += counter.eq(counter + 1)
                 with m.If(counter != nargs):
                     m.next = "ACT_COPY_READ"
@@ -1401,6 +1434,14 @@ class ExecutionCore(wiring.Component):
                        next_ip=(m_nlits + 1) * 2)
 
             # --- return: Blue Book returnValue:to: -------------------------------
+            def sender_found(value):
+                m.d.sync += sender.eq(value)
+                m.d.comb += addr.eq(word_address(value, F.CTX_PC))
+                with m.If(immediate(value) | (frame_of(value) != frame_of(ctx))):
+                    trap(Halt.TRAP_RETURN)
+                with m.Else():
+                    m.next = "RET_PC"
+
             with m.State("RETURN"):
                 with m.If(rdata == F.NIL):
                     with m.If(instr.top & ~instr.from_block):
@@ -1412,14 +1453,9 @@ class ExecutionCore(wiring.Component):
                     with m.Else():
                         trap(Halt.TRAP_RETURN)
                 with m.Else():
-                    decode(rdata, frame_of(ctx), "RET_SENDER")
+                    decode(rdata, frame_of(ctx), "RET_SENDER", sender_found)
             with m.State("RET_SENDER"):
-                m.d.sync += sender.eq(t_value)
-                m.d.comb += addr.eq(word_address(t_value, F.CTX_PC))
-                with m.If(immediate(t_value) | (frame_of(t_value) != frame_of(ctx))):
-                    trap(Halt.TRAP_RETURN)
-                with m.Else():
-                    m.next = "RET_PC"
+                sender_found(t_value)
             with m.State("RET_PC"):
                 m.d.sync += ret_pc.eq(rdata)
                 m.d.comb += addr.eq(object_word(sender, 1))
@@ -1529,6 +1565,6 @@ class ExecutionCore(wiring.Component):
 
 #: States a translation continues at (``t_cont``).
 CONTINUATIONS = ["PUSH_WRITE", "STORE_WRITE", "ASSOCIATION_FOUND", "SEND_RECEIVER_READ", "PRIM_PUT",
-                 "SEND_RECEIVER_FOUND", "ACTIVATE", "QUICK_WRITE", "RET_SENDER",
+                 "SEND_RECEIVER_FOUND", "QUICK_WRITE", "RET_SENDER",
                  "RET_HOME_FOUND", "RET_METHOD_FOUND", "RET_RECEIVER_FOUND", "PRIM_PUT_CHARACTER",
                  "VALUE_HOME_FOUND", "VALUE_METHOD_FOUND", "VALUE_RECEIVER_FOUND", "CLASS_WRITE"]
