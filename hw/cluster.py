@@ -81,6 +81,7 @@ class Control(enum.IntFlag):
     RUN = 2             # the core runs from its registers
     STOP = 4            # level: the core stops before its next bytecode while set
     FLUSH = 8           # invalidate the core's dispatch table and caches
+    KEEP = 16           # with RUN: resume with the core's memory caches (nothing written since it stopped)
 
 
 #: Registers the staging block holds, in :class:`Reg` order from ``CTX``.
@@ -205,7 +206,7 @@ class CoreCluster(wiring.Component):
         take = self.host_re & (reg == Reg.MAILBOX) & arbiter.valid
         m.d.comb += [arbiter.pending.eq(pending), arbiter.take.eq(take),
                      self.attention.eq(arbiter.valid)]
-        control = self.host_wdata[:4]
+        control = self.host_wdata[:5]
 
         for k, core in enumerate(self.cores):
             if self.core_module is None:
@@ -244,6 +245,7 @@ class CoreCluster(wiring.Component):
                 core.load_hash.eq(staging[Reg.HASH]),
                 core.load.eq(control_k & (control & Control.LOAD != 0)),
                 core.run.eq(control_k & (control & Control.RUN != 0)),
+                core.keep.eq(control & Control.KEEP != 0),
                 core.stop.eq(stop_now),
                 core.flush.eq(control_k & (control & Control.FLUSH != 0)),
                 core.op_we.eq(write[Reg.OP_TABLE] & mine),

@@ -161,6 +161,10 @@ class ExecutionCore(wiring.Component):
             "load_alloc_limit": In(17),
             "load_hash": In(15),                # the last identity hash given out
             "run": In(1),
+            # with ``run``: resume with the caches of memory words (code word,
+            # stack top, free-context head, the active context's state); the
+            # host has written neither SRAM nor the registers since the stop
+            "keep": In(1),
             "stop": In(1),
             # the OutPointer table: frame -> byte offset of its OutPointer region
             "op_we": In(1),
@@ -523,6 +527,28 @@ class ExecutionCore(wiring.Component):
         m_nlits = Signal(6)
         new_ctx = Signal(abits)
         rcvr_word = Signal(16)           # the receiver's word on the sender's stack
+        # What the core knows of the active context when it activated it
+        # (``ctx_fresh``): its size (``ctx_large``), and that it has not
+        # escaped -- only thisContext and blockCopy: make it escape in hardware
+        # -- so that its return need not read its size and receiver-map words.
+        ctx_fresh = Signal()
+        ctx_large = Signal()
+        # The head of one free-context list (section 8) as the core last wrote
+        # or read it: list (fc_frame, fc_large) starts with word fc_head (0:
+        # empty), and when fc_link_valid that context's sender field holds
+        # fc_link.  A send pops a context without reading either, a return
+        # pushes one without reading the head.  Any write to the head word
+        # or to that sender field by another path forgets them, and so does a
+        # new run (the host may have written anything).
+        fc_valid = Signal()
+        fc_frame = Signal(self.fbits)
+        fc_large = Signal()
+        fc_head = Signal(16)
+        fc_head_addr = Signal(abits - 1)
+        fc_link_valid = Signal()
+        fc_link = Signal(16)
+        fc_link_addr = Signal(abits - 1)
+        head_cached = Signal()           # a return took the head from fc_head
         counter = Signal(6)
         selector_frame = Signal(self.fbits)
         special_nargs = Signal(2)
@@ -586,7 +612,7 @@ class ExecutionCore(wiring.Component):
         def return_done():
             """Blue Book returnValue:to: completes: the sender is active."""
             retire(ctx.eq(sender), home.eq(ret_home), method.eq(new_method),
-                   rcvr.eq(new_rcvr), sp.eq(ret_sp), next_ip=(ret_pc >> 1) - 1)
+                   rcvr.eq(new_rcvr), sp.eq(ret_sp), ctx_fresh.eq(0), next_ip=(ret_pc >> 1) - 1)
 
         def fetch_context_registers(prefix, frame, reason, receiver, next_object, next_field,
                                     next_state):
@@ -664,6 +690,38 @@ class ExecutionCore(wiring.Component):
         # object's word needs no export (which could trap after the writes)
         cannot_allocate = (alloc_limit == 0) | ~alloc_valid | (alloc_frame != frame_of(ctx))
 
+        def fresh_context(large):
+            """No recycled context: a fresh, nil-filled one from the
+            allocator (else the software core allocates)."""
+            if self.allocation:
+                with m.If(alloc_limit == 0):
+                    trap(Halt.TRAP_CONTEXT)
+                with m.Else():
+                    m.d.sync += [class_index.eq(F.CLASS_INDEX["MethodContext"]),
+                                 new_body.eq(Mux(large, F.LARGE_CONTEXT_FIELDS,
+                                                 F.SMALL_CONTEXT_FIELDS)),
+                                 new_fmt.eq(F.FMT_POINTERS), new_fill.eq(F.NIL)]
+                    m.next = "ACT_ALLOCATE"
+            else:
+                trap(Halt.TRAP_CONTEXT)
+
+        with m.If(we & (addr == fc_head_addr)):
+            m.d.sync += fc_valid.eq(0)
+        with m.If(we & (addr == fc_link_addr)):
+            m.d.sync += fc_link_valid.eq(0)
+
+        def free_list(frame, large):
+            """SRAM word address of ``frame``'s free-context list head."""
+            return header_word(frame, Mux(large, F.BH_FREE_LARGE_CONTEXTS,
+                                          F.BH_FREE_SMALL_CONTEXTS))
+
+        def head_known(frame, large):
+            return fc_valid & (fc_frame == frame) & (fc_large == large)
+
+        def remember_head(frame, large, word, head_addr):
+            m.d.sync += [fc_valid.eq(1), fc_frame.eq(frame), fc_large.eq(large),
+                         fc_head.eq(word), fc_head_addr.eq(head_addr), fc_link_valid.eq(0)]
+
         with m.FSM():
             with m.State("HALTED"):
                 with m.If(self.load):
@@ -680,9 +738,11 @@ class ExecutionCore(wiring.Component):
                                  self.reason.eq(Halt.RUNNING), self.cycles.eq(0),
                                  self.dirty.eq(0)]
                 with m.Elif(self.run):
-                    m.d.sync += [running.eq(1), self.reason.eq(Halt.RUNNING),
-                                 code_latch_valid.eq(0), top_valid.eq(0), fetched.eq(0),
+                    m.d.sync += [running.eq(1), self.reason.eq(Halt.RUNNING), fetched.eq(0),
                                  decoded.eq(0)]
+                    with m.If(~self.keep):
+                        m.d.sync += [code_latch_valid.eq(0), top_valid.eq(0), ctx_fresh.eq(0),
+                                     fc_valid.eq(0), fc_link_valid.eq(0)]
                     m.next = "EXECUTE"
 
             def execute():
@@ -836,6 +896,7 @@ class ExecutionCore(wiring.Component):
             with m.State("PUSH_READ"):
                 push(rdata, source)
             with m.State("PUSH_CONTEXT_CLASS"):
+                m.d.sync += ctx_fresh.eq(0)
                 # a MethodContext is marked escaped (receiver map true), so
                 # that it is not recycled when it returns
                 with m.If(rdata[:12] == F.CLASS_INDEX["MethodContext"]):
@@ -993,9 +1054,25 @@ class ExecutionCore(wiring.Component):
                     # field is the method encoded for that frame
                     m.d.sync += method_word.eq(Mux(frame_of(new_method) == frame_of(ctx),
                                                    new_method[:lb], exports.method[:16]))
-                    m.d.comb += addr.eq(header_word(alloc_frame, Mux(
-                        hv[6], F.BH_FREE_LARGE_CONTEXTS, F.BH_FREE_SMALL_CONTEXTS)))
-                    m.next = "ACT_HEAD"
+                    large = hv[6]
+                    known = head_known(alloc_frame, large)
+                    cached = object_at(alloc_frame, fc_head)
+                    with m.If(known & (fc_head == 0)):
+                        fresh_context(large)
+                    with m.Elif(known & fc_link_valid):
+                        # pop the known head: one write, no reads
+                        m.d.sync += new_ctx.eq(cached)
+                        m.d.comb += [addr.eq(free_list(alloc_frame, large)),
+                                     wdata.eq(fc_link), we.eq(1)]
+                        remember_head(alloc_frame, large, fc_link, fc_head_addr)
+                        m.next = "ACT_W_SENDER"
+                    with m.Elif(known):
+                        m.d.sync += new_ctx.eq(cached)
+                        m.d.comb += addr.eq(word_address(cached, F.CTX_SENDER))
+                        m.next = "ACT_LINK"
+                    with m.Else():
+                        m.d.comb += addr.eq(free_list(alloc_frame, large))
+                        m.next = "ACT_HEAD"
             with m.State("CLASS_WRITE"):
                 m.d.comb += [addr.eq(sp), wdata.eq(t_word), we.eq(1)]
                 retire(new_top=t_word)
@@ -1093,7 +1170,7 @@ class ExecutionCore(wiring.Component):
                             "BLOCK_ESCAPED")
                 # the home is held by the block: never recycled
                 write_state("BLOCK_ESCAPED", block_home, F.CTX_RECEIVER_MAP,
-                            F.TRUE, "NEW_ANSWER")
+                            F.TRUE, "NEW_ANSWER", ctx_fresh.eq(0))
                 with m.State("NEW_ANSWER"):
                     m.d.comb += [addr.eq(stack_word(-nargs)), wdata.eq(new_obj[:lb]), we.eq(1)]
                     retire(sp.eq(stack_word(-nargs)), new_top=new_obj[:lb])
@@ -1345,7 +1422,7 @@ class ExecutionCore(wiring.Component):
                 with m.Else():
                     m.next = "VALUE_ARG_READ"
             with m.State("VALUE_DONE"):
-                retire(ctx.eq(new_rcvr), home.eq(ret_home), method.eq(new_method),
+                retire(ctx_fresh.eq(0), ctx.eq(new_rcvr), home.eq(ret_home), method.eq(new_method),
                        rcvr.eq(block_rcvr),
                        sp.eq(object_word(new_rcvr, CTX_WORD_OFFSET + nargs)),
                        next_ip=(ret_pc >> 1) - 1)
@@ -1353,19 +1430,8 @@ class ExecutionCore(wiring.Component):
             # --- Blue Book activateNewMethod, with a recycled context -----------
             with m.State("ACT_HEAD"):
                 with m.If(rdata == 0):
-                    if self.allocation:
-                        # none recycled: a fresh, nil-filled context from the
-                        # allocator (else the software core allocates)
-                        with m.If(alloc_limit == 0):
-                            trap(Halt.TRAP_CONTEXT)
-                        with m.Else():
-                            m.d.sync += [class_index.eq(F.CLASS_INDEX["MethodContext"]),
-                                         new_body.eq(Mux(m_large, F.LARGE_CONTEXT_FIELDS,
-                                                         F.SMALL_CONTEXT_FIELDS)),
-                                         new_fmt.eq(F.FMT_POINTERS), new_fill.eq(F.NIL)]
-                            m.next = "ACT_ALLOCATE"
-                    else:
-                        trap(Halt.TRAP_CONTEXT)
+                    remember_head(alloc_frame, m_large, 0, free_list(alloc_frame, m_large))
+                    fresh_context(m_large)
                 with m.Else():
                     new = object_at(alloc_frame, rdata)
                     m.d.sync += new_ctx.eq(new)
@@ -1385,9 +1451,8 @@ class ExecutionCore(wiring.Component):
                 # from here on nothing traps: the writes begin.  The free list
                 # is linked through the sender field; the header stays a
                 # MethodContext's, so popping it is one write.
-                m.d.comb += [addr.eq(header_word(alloc_frame, Mux(
-                                 m_large, F.BH_FREE_LARGE_CONTEXTS, F.BH_FREE_SMALL_CONTEXTS))),
-                             wdata.eq(rdata), we.eq(1)]
+                m.d.comb += [addr.eq(free_list(alloc_frame, m_large)), wdata.eq(rdata), we.eq(1)]
+                remember_head(alloc_frame, m_large, rdata, free_list(alloc_frame, m_large))
                 m.next = "ACT_W_SENDER"
             # A recycled context is not cleared (docs/architecture.md, "Context
             # recycling"): only the fields a method reads are written.  Its
@@ -1429,11 +1494,33 @@ class ExecutionCore(wiring.Component):
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_STACKP)), we.eq(1),
                              wdata.eq(small(sp - nargs - 1 - (ctx >> 1) - CTX_WORD_OFFSET))]
                 retire(ctx.eq(new_ctx), home.eq(new_ctx), method.eq(new_method),
-                       rcvr.eq(new_rcvr),
+                       rcvr.eq(new_rcvr), ctx_fresh.eq(1), ctx_large.eq(m_large),
                        sp.eq((new_ctx >> 1) + CTX_WORD_OFFSET + m_ntemps),
                        next_ip=(m_nlits + 1) * 2)
 
             # --- return: Blue Book returnValue:to: -------------------------------
+            def free_list_head(large):
+                """The head of the returning context's free list: read, unless
+                the core knows it."""
+                with m.If(head_known(frame_of(ctx), large)):
+                    m.d.sync += head_cached.eq(1)
+                with m.Else():
+                    m.d.sync += head_cached.eq(0)
+                    m.d.comb += addr.eq(free_list(frame_of(ctx), large))
+                m.next = "RET_FREE_HEAD"
+
+            def dying_context():
+                """Blue Book: a context that never escaped dies on return.  One
+                the core activated and saw no escape of is recycled without
+                reading its size and receiver-map words."""
+                with m.If(ctx_fresh):
+                    m.d.sync += [recycle.eq(1), old_size.eq(Mux(
+                        ctx_large, F.LARGE_CONTEXT_FIELDS + 3, F.SMALL_CONTEXT_FIELDS + 3))]
+                    free_list_head(ctx_large)
+                with m.Else():
+                    m.d.comb += addr.eq(object_word(ctx, 0))
+                    m.next = "RET_SIZE"
+
             def sender_found(value):
                 m.d.sync += sender.eq(value)
                 m.d.comb += addr.eq(word_address(value, F.CTX_PC))
@@ -1458,21 +1545,26 @@ class ExecutionCore(wiring.Component):
                 sender_found(t_value)
             with m.State("RET_PC"):
                 m.d.sync += ret_pc.eq(rdata)
-                m.d.comb += addr.eq(object_word(sender, 1))
+                m.d.comb += addr.eq(word_address(sender, F.CTX_METHOD))
                 with m.If(rdata == F.NIL):
                     trap(Halt.TRAP_RETURN)              # cannotReturn:
                 with m.Else():
-                    m.next = "RET_CLASS"
-            with m.State("RET_CLASS"):
-                with m.If(rdata[:12] == F.CLASS_INDEX["MethodContext"]):
-                    m.d.sync += ret_home.eq(sender)
-                    m.d.comb += addr.eq(word_address(sender, F.CTX_METHOD))
-                    m.next = "RET_METHOD"
-                with m.Elif(rdata[:12] == F.CLASS_INDEX["BlockContext"]):
+                    m.next = "RET_KIND"
+
+            def sender_method_found(value):
+                m.d.sync += new_method.eq(value)
+                m.d.comb += addr.eq(word_address(sender, F.CTX_RECEIVER))
+                m.next = "RET_RECEIVER"
+            with m.State("RET_KIND"):
+                # Blue Book isBlockContext: field 3 of a BlockContext is its
+                # argument count, a SmallInteger; of a MethodContext, its method
+                # (no read of the class word)
+                with m.If(rdata[0]):
                     m.d.comb += addr.eq(word_address(sender, F.CTX_HOME))
                     m.next = "RET_HOME"
                 with m.Else():
-                    trap(Halt.TRAP_RETURN)
+                    m.d.sync += ret_home.eq(sender)
+                    decode(rdata, frame_of(sender), "RET_METHOD_FOUND", sender_method_found)
             fetch_context_registers("RET", frame_of(sender), Halt.TRAP_RETURN,
                                     new_rcvr, sender, F.CTX_STACKP, "RET_STACKP")
             with m.State("RET_STACKP"):
@@ -1487,13 +1579,10 @@ class ExecutionCore(wiring.Component):
                     m.d.comb += addr.eq(word_address(ctx, F.CTX_RECEIVER))
                     m.next = "RET_SELF"
                 with m.Else():
-                    m.d.comb += addr.eq(object_word(ctx, 0))
-                    m.next = "RET_SIZE"
+                    dying_context()
             with m.State("RET_SELF"):
                 m.d.sync += value_word.eq(rdata)
-                # Blue Book: a context that never escaped dies on return
-                m.d.comb += addr.eq(object_word(ctx, 0))
-                m.next = "RET_SIZE"
+                dying_context()
             with m.State("RET_SIZE"):
                 m.d.sync += old_size.eq(rdata)
                 m.d.comb += addr.eq(word_address(ctx, F.CTX_RECEIVER_MAP))
@@ -1504,14 +1593,17 @@ class ExecutionCore(wiring.Component):
                 size_ok = (old_size == F.SMALL_CONTEXT_FIELDS + 3) | \
                     (old_size == F.LARGE_CONTEXT_FIELDS + 3)
                 m.d.sync += recycle.eq((ctx == home) & (rdata == F.NIL) & size_ok)
-                m.d.comb += addr.eq(header_word(frame_of(ctx), Mux(
-                    old_size == F.SMALL_CONTEXT_FIELDS + 3,
-                    F.BH_FREE_SMALL_CONTEXTS, F.BH_FREE_LARGE_CONTEXTS)))
-                m.next = "RET_FREE_HEAD"
+                free_list_head(old_size != F.SMALL_CONTEXT_FIELDS + 3)
             with m.State("RET_FREE_HEAD"):
                 # the sender field: nil, or the free-list link if it is recycled
+                large = old_size != F.SMALL_CONTEXT_FIELDS + 3
+                head = Mux(head_cached, fc_head, rdata)
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_SENDER)), we.eq(1),
-                             wdata.eq(Mux(recycle, rdata, F.NIL))]
+                             wdata.eq(Mux(recycle, head, F.NIL))]
+                with m.If(~head_cached):
+                    remember_head(frame_of(ctx), large, rdata, free_list(frame_of(ctx), large))
+                with m.If(recycle):
+                    m.d.sync += [fc_link.eq(head), fc_link_addr.eq(addr), fc_link_valid.eq(0)]
                 m.next = "RET_W_PC"
             with m.State("RET_W_PC"):
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_PC)), wdata.eq(F.NIL), we.eq(1)]
@@ -1529,10 +1621,12 @@ class ExecutionCore(wiring.Component):
                 with m.Else():
                     return_done()
             with m.State("RET_W_HEAD"):
-                m.d.comb += [addr.eq(header_word(frame_of(ctx), Mux(
-                                 old_size == F.SMALL_CONTEXT_FIELDS + 3,
-                                 F.BH_FREE_SMALL_CONTEXTS, F.BH_FREE_LARGE_CONTEXTS))),
-                             wdata.eq(ctx[:lb]), we.eq(1)]
+                large = old_size != F.SMALL_CONTEXT_FIELDS + 3
+                m.d.comb += [addr.eq(free_list(frame_of(ctx), large)), wdata.eq(ctx[:lb]),
+                             we.eq(1)]
+                # the returned context is the head now, linked to the old head
+                remember_head(frame_of(ctx), large, ctx[:lb], free_list(frame_of(ctx), large))
+                m.d.sync += fc_link_valid.eq(1)
                 return_done()
 
             # --- the translation caches -------------------------------------------

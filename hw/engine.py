@@ -63,6 +63,7 @@ class RTLCore(Core):
                  cluster=None, slot=0):
         super().__init__(store, block_size, sram_size, out)
         self.lockstep = lockstep
+        self._rtl_left = None     # the registers the RTL core stopped with
         mem = self.mem
         if cluster is None:
             self.rtl = VerilatedCore.alone(build_model(mem.nframes * mem.bs, mem.bs), mem.mem,
@@ -174,26 +175,45 @@ class RTLCore(Core):
         stats = self.stats
         count = 0
         fills = 0                 # fills since the last retirement
+        # The core may resume with its caches of SRAM words (Control.KEEP)
+        # when nothing but a table fill (or, in lockstep, the software core's
+        # check, which leaves the RTL core's memory) came between its stop and
+        # this run: its registers and SRAM are as it left them.  In lockstep
+        # the SRAM is compared to be sure, so that co-simulation checks the
+        # caches too.
+        keep = False
+        left = None               # lockstep: the SRAM as the RTL core left it
         try:
             while True:
                 budget = 1 << 62 if limit is None else limit - stats.bytecodes - count
                 if budget <= 0:
                     raise SimHalt(None)
+                registers = (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp)
                 if self.lockstep:
                     budget = 1
                     before = sram_words(self.mem.mem)
+                    keep = keep and before == left
+                keep = keep and registers == self._rtl_left
                 self._mirror_tables()
                 alloc = self.mem.alloc_frame
                 reason, regs, retired, cycles, dirty, _, (key_hi, key) = self.rtl.run(
-                    (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp,
-                     NO_FRAME if alloc is None else alloc, self._firmware_array(SPECIALS_FIELD),
-                     self._firmware_array(FORMATS_FIELD), self._firmware_array(CHARACTERS_FIELD),
-                     self._alloc_limit(), self.hash_state),
-                    self._op_starts(), budget)
+                    registers + (NO_FRAME if alloc is None else alloc,
+                                 self._firmware_array(SPECIALS_FIELD),
+                                 self._firmware_array(FORMATS_FIELD),
+                                 self._firmware_array(CHARACTERS_FIELD),
+                                 self._alloc_limit(), self.hash_state),
+                    self._op_starts(), budget, keep=keep)
+                if keep:
+                    stats.count("rtl_runs_kept")
+                keep = False
                 rtl_hash = regs[11]
                 regs = regs[:6]
+                self._rtl_left = tuple(regs)
+                if self.lockstep:
+                    left = sram_words(self.mem.mem)
                 if self.lockstep and reason == Halt.STOPPED and retired:
                     self._check_against_software(before, regs, rtl_hash)
+                    keep = True
                 self.hash_state = rtl_hash
                 if reason == Halt.RETURNED:
                     retired -= 1          # the software core performs the final return
@@ -207,6 +227,8 @@ class RTLCore(Core):
                 # Two keys of one bytecode sharing an entry would evict each
                 # other for ever: after a few fills the software core steps in.
                 if fills < 4 and self._fill(reason, key_hi, key):
+                    keep = reason in (Halt.TRAP_IMPORT, Halt.TRAP_EXPORT) or (
+                        reason == Halt.TRAP_LOOKUP and key and key_hi)
                     fills += 1
                     stats.count("rtl_fill_" + reason.name[5:].lower())
                     continue

@@ -154,7 +154,7 @@ void bt_free(void* p) {
 // mailbox named another core); regs get the core's registers back, out[0..5] =
 // retired, cycles, dirty frames, result, trap key (high part), trap key.
 int bt_run(void* p, int core, uint32_t* regs, const uint32_t* op_start, uint64_t max_retire,
-           uint64_t max_cycles, uint64_t* out) {
+           uint64_t max_cycles, int keep, uint64_t* out) {
     Harness* h = static_cast<Harness*>(p);
     Vtop* t = h->top;
     for (uint32_t f = 0; f < h->nframes; f++) {
@@ -168,7 +168,8 @@ int bt_run(void* p, int core, uint32_t* regs, const uint32_t* op_start, uint64_t
                                         REG_ALLOC_LIMIT, REG_HASH};
     for (int r = 0; r < R_COUNT; r++) stage(h, staged[r], regs[r]);
     bus_write(h, core, REG_CONTROL, CTL_LOAD);
-    bus_write(h, core, REG_CONTROL, CTL_RUN | (max_retire == 0 ? CTL_STOP : 0));
+    bus_write(h, core, REG_CONTROL,
+              CTL_RUN | (keep ? CTL_KEEP : 0) | (max_retire == 0 ? CTL_STOP : 0));
     uint64_t retired = 0;
     uint64_t cycles = 0;
     uint64_t since = 0;      // cycles since the last retirement (or the start)
@@ -187,9 +188,13 @@ int bt_run(void* p, int core, uint32_t* regs, const uint32_t* op_start, uint64_t
             h->hist_cycles[core][bytecode] += since;
             since = 0;
             if (++retired >= max_retire) {
-                // stop in this very cycle: a CONTROL write acts at once
+                // the retiring cycle completes; the next is the first cycle of
+                // the next bytecode, where a CONTROL write's stop acts at once
+                // (in the retiring cycle it could cancel a one-cycle bytecode
+                // whose retirement was already seen)
+                tick(h);
                 bus_write(h, core, REG_CONTROL, CTL_STOP);
-                cycles++;
+                cycles += 2;
                 continue;
             }
         }

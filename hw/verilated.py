@@ -132,7 +132,7 @@ class VerilatedCluster:
         lib.bt_attach.argtypes = [p, ctypes.c_int, p]
         lib.bt_run.restype = ctypes.c_int
         lib.bt_run.argtypes = [p, ctypes.c_int, ctypes.POINTER(u32), ctypes.POINTER(u32), u64,
-                               u64, ctypes.POINTER(u64)]
+                               u64, ctypes.c_int, ctypes.POINTER(u64)]
         lib.bt_free.argtypes = [p]
         lib.bt_fill.argtypes = [p, ctypes.c_int] + [u32] * 4
         lib.bt_flush.argtypes = [p, ctypes.c_int]
@@ -205,18 +205,20 @@ class VerilatedCore:
         core.owns_cluster = True
         return core
 
-    def run(self, registers, op_start, max_retire, max_cycles=1 << 40):
+    def run(self, registers, op_start, max_retire, max_cycles=1 << 40, keep=False):
         """Run from ``registers`` (a sequence in :data:`REGISTERS` order) until
         the core halts or has retired ``max_retire`` bytecodes.  Answers
         ``(reason, registers, retired, cycles, dirty, result, trap_key)``,
-        ``trap_key`` being (high part, key) of what a cache miss missed."""
+        ``trap_key`` being (high part, key) of what a cache miss missed.
+        ``keep``: the core keeps its caches of SRAM words (``Control.KEEP``);
+        only if neither the SRAM nor the registers changed since it stopped."""
         if self.sram.buffer_info() != self._buffer:
             raise RuntimeError("the SRAM buffer moved or changed size under the RTL core")
         regs = self.regs
         regs[:] = registers
         self.op_start[:] = op_start
         reason = self.lib.bt_run(self.cluster._handle, self.index, regs, self.op_start,
-                                 max_retire, max_cycles, self.out)
+                                 max_retire, max_cycles, int(keep), self.out)
         if reason == -1:
             raise RuntimeError(f"the RTL core ran {max_cycles} cycles without halting")
         if reason < 0:
