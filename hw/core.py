@@ -549,6 +549,18 @@ class ExecutionCore(wiring.Component):
         fc_link = Signal(16)
         fc_link_addr = Signal(abits - 1)
         head_cached = Signal()           # a return took the head from fc_head
+        # The sender of a context the core activated, as the activation left
+        # it (``rs_valid``, for a MethodContext sender): its return needs none
+        # of the sender's words.  A write into the sender's fields pc to
+        # receiver forgets it (a method of ContextPart may store into them).
+        rs_valid = Signal()
+        r_sender = Signal(abits)
+        r_method = Signal(abits)
+        r_rcvr = Signal(vbits)
+        r_pc = Signal(16)                # the sender's pc and stackp words
+        r_stackp = Signal(16)
+        r_self = Signal(16)              # the context's receiver word
+        r_watch = Signal(abits - 1)      # SRAM word address of the sender's pc
         counter = Signal(6)
         selector_frame = Signal(self.fbits)
         special_nargs = Signal(2)
@@ -705,6 +717,8 @@ class ExecutionCore(wiring.Component):
             else:
                 trap(Halt.TRAP_CONTEXT)
 
+        with m.If(we & ((addr - r_watch)[:abits - 1] <= F.CTX_RECEIVER - F.CTX_PC)):
+            m.d.sync += rs_valid.eq(0)
         with m.If(we & (addr == fc_head_addr)):
             m.d.sync += fc_valid.eq(0)
         with m.If(we & (addr == fc_link_addr)):
@@ -721,6 +735,16 @@ class ExecutionCore(wiring.Component):
         def remember_head(frame, large, word, head_addr):
             m.d.sync += [fc_valid.eq(1), fc_frame.eq(frame), fc_large.eq(large),
                          fc_head.eq(word), fc_head_addr.eq(head_addr), fc_link_valid.eq(0)]
+
+        def free_list_head(large):
+            """The head of the returning context's free list: read, unless
+            the core knows it."""
+            with m.If(head_known(frame_of(ctx), large)):
+                m.d.sync += head_cached.eq(1)
+            with m.Else():
+                m.d.sync += head_cached.eq(0)
+                m.d.comb += addr.eq(free_list(frame_of(ctx), large))
+            m.next = "RET_FREE_HEAD"
 
         with m.FSM():
             with m.State("HALTED"):
@@ -742,6 +766,7 @@ class ExecutionCore(wiring.Component):
                                  decoded.eq(0)]
                     with m.If(~self.keep):
                         m.d.sync += [code_latch_valid.eq(0), top_valid.eq(0), ctx_fresh.eq(0),
+                                     rs_valid.eq(0),
                                      fc_valid.eq(0), fc_link_valid.eq(0)]
                     m.next = "EXECUTE"
 
@@ -836,7 +861,24 @@ class ExecutionCore(wiring.Component):
                     with m.Case(Kind.RETURN):
                         # Blue Book returnBytecode: 120-124 from a method
                         # (home is the context), 125 a block's value to its caller
-                        with m.If(instr.from_block | (home == ctx)):
+                        with m.If(~instr.from_block & ctx_fresh & rs_valid):
+                            # Blue Book returnValue:to: from a context the core
+                            # activated, to the sender as that left it: the
+                            # writes only (RET_FREE_HEAD on)
+                            constant = Signal(16)
+                            with m.Switch(instr.constant):
+                                for k, w in enumerate((0, F.TRUE, F.FALSE, F.NIL)):
+                                    with m.Case(k):
+                                        m.d.comb += constant.eq(w if k else r_self)
+                            m.d.sync += [sender.eq(r_sender), ret_home.eq(r_sender),
+                                         new_method.eq(r_method), new_rcvr.eq(r_rcvr),
+                                         ret_pc.eq(r_pc), ret_stackp.eq(r_stackp),
+                                         value_word.eq(Mux(instr.top, top, constant)),
+                                         recycle.eq(1), old_size.eq(Mux(
+                                             ctx_large, F.LARGE_CONTEXT_FIELDS + 3,
+                                             F.SMALL_CONTEXT_FIELDS + 3))]
+                            free_list_head(ctx_large)
+                        with m.Elif(instr.from_block | (home == ctx)):
                             m.d.comb += addr.eq(word_address(ctx, F.CTX_SENDER))
                             m.next = "RETURN"
                         with m.Else():
@@ -1489,26 +1531,19 @@ class ExecutionCore(wiring.Component):
                 # Blue Book storeContextRegisters of the sender
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_PC)), we.eq(1),
                              wdata.eq(small(ip + instr.length + 1))]
+                m.d.sync += [r_pc.eq(wdata), r_watch.eq(addr)]
                 m.next = "ACT_SAVE_SP"
             with m.State("ACT_SAVE_SP"):
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_STACKP)), we.eq(1),
                              wdata.eq(small(sp - nargs - 1 - (ctx >> 1) - CTX_WORD_OFFSET))]
                 retire(ctx.eq(new_ctx), home.eq(new_ctx), method.eq(new_method),
                        rcvr.eq(new_rcvr), ctx_fresh.eq(1), ctx_large.eq(m_large),
+                       rs_valid.eq(home == ctx), r_sender.eq(ctx), r_method.eq(method),
+                       r_rcvr.eq(rcvr), r_stackp.eq(wdata), r_self.eq(rcvr_word),
                        sp.eq((new_ctx >> 1) + CTX_WORD_OFFSET + m_ntemps),
                        next_ip=(m_nlits + 1) * 2)
 
             # --- return: Blue Book returnValue:to: -------------------------------
-            def free_list_head(large):
-                """The head of the returning context's free list: read, unless
-                the core knows it."""
-                with m.If(head_known(frame_of(ctx), large)):
-                    m.d.sync += head_cached.eq(1)
-                with m.Else():
-                    m.d.sync += head_cached.eq(0)
-                    m.d.comb += addr.eq(free_list(frame_of(ctx), large))
-                m.next = "RET_FREE_HEAD"
-
             def dying_context():
                 """Blue Book: a context that never escaped dies on return.  One
                 the core activated and saw no escape of is recycled without
