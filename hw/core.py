@@ -393,12 +393,19 @@ class ExecutionCore(wiring.Component):
         # written through): after a bytecode that leaves a known value on top,
         # the next one that needs the top skips its read.
         top_valid = Signal()
+        # and the word below it, when ``second_valid``: a SmallInteger special
+        # send after two pushes needs no read
+        second = Signal(16)
+        second_valid = Signal()
 
-        def retire(*updates, jump=None, next_ip=None, new_top=None, top_kept=None):
+        def retire(*updates, jump=None, next_ip=None, new_top=None, top_kept=None,
+                   pushed=False):
             """Complete the bytecode.  ``new_top``: the word it left on top of
             the stack, which is always the word it writes there this cycle
-            (``wdata``: so the register has one source); ``top_kept``: a
-            condition under which the top is unchanged (else it is unknown)."""
+            (``wdata``: so the register has one source); ``pushed``: it pushed
+            that word (the old top is the second word now); ``top_kept``: a
+            condition under which the stack is unchanged (else the top and the
+            second word are unknown)."""
             if next_ip is None:
                 next_ip = ip + instr.length + (jump if jump is not None else 0)
             m.d.sync += [*updates, ip.eq(next_ip), fetched.eq(0), decoded.eq(0)]
@@ -408,6 +415,12 @@ class ExecutionCore(wiring.Component):
                 m.d.sync += top_valid.eq(top_valid & top_kept)
             else:
                 m.d.sync += top_valid.eq(0)
+            if pushed:
+                m.d.sync += [second.eq(top), second_valid.eq(top_valid)]
+            elif top_kept is not None:
+                m.d.sync += second_valid.eq(second_valid & top_kept)
+            else:
+                m.d.sync += second_valid.eq(0)
             m.d.comb += [self.retire.eq(1), self.retire_ip.eq(ip),
                          self.retire_bytecode.eq(dec.bytecode)]
             m.next = "EXECUTE"
@@ -498,7 +511,7 @@ class ExecutionCore(wiring.Component):
             is_far = far(word, frame_of(src))
             with m.If(~is_far & ~crosses(word, src, ctx)):
                 m.d.comb += [addr.eq(stack_word(1)), wdata.eq(word), we.eq(1)]
-                retire(sp.eq(stack_word(1)), new_top=word)
+                retire(sp.eq(stack_word(1)), pushed=True, new_top=word)
             with m.Else():
                 translate(word, frame_of(src), frame_of(ctx), "PUSH_WRITE", is_far)
 
@@ -766,9 +779,44 @@ class ExecutionCore(wiring.Component):
                                  decoded.eq(0)]
                     with m.If(~self.keep):
                         m.d.sync += [code_latch_valid.eq(0), top_valid.eq(0), ctx_fresh.eq(0),
+                                     second_valid.eq(0),
                                      rs_valid.eq(0),
                                      fc_valid.eq(0), fc_link_valid.eq(0)]
                     m.next = "EXECUTE"
+
+            def binary(receiver):
+                """Blue Book sendSpecialSelectorBytecode with a primitive
+                answer: ``receiver`` is the word below the top (from SRAM or
+                the ``second`` register); the argument is top."""
+                with m.If(instr.special == SPECIAL_IDENTITY):
+                    # both words are stored in the context's block: the same
+                    # object is the same word (one OutPointer per target, section 4)
+                    identical = Mux(receiver == top, F.TRUE, F.FALSE)
+                    m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(identical), we.eq(1)]
+                    retire(sp.eq(stack_word(-1)), new_top=identical)
+                if self.divider:
+                    with m.Elif(is_divide):
+                        m.d.comb += [divider.start.eq(1), divider.a.eq(receiver), divider.b.eq(top)]
+                        with m.Switch(instr.special):
+                            for index, op in SPECIAL_DIVIDE.items():
+                                with m.Case(index):
+                                    m.d.comb += divider.op.eq(op)
+                        m.next = "DIVIDE"
+                with m.Else():
+                    m.d.comb += [alu.a.eq(receiver), alu.b.eq(top)]
+                    with m.Switch(instr.special):
+                        for index, op in SPECIAL_ALU.items():
+                            with m.Case(index):
+                                m.d.comb += alu.op.eq(op)
+                    with m.If(alu.fail):
+                        # Blue Book: the primitive failed, so the selector is sent
+                        special_send(Halt.TRAP_PRIMITIVE)
+                    with m.Else():
+                        m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(alu.result), we.eq(1)]
+                        retire(sp.eq(stack_word(-1)), new_top=alu.result)
+
+            with m.State("BINARY"):
+                binary(rdata)
 
             def execute():
                 """Blue Book dispatchOnThisBytecode: the action's first cycle."""
@@ -796,12 +844,12 @@ class ExecutionCore(wiring.Component):
                             # self: a register value, stored relative to the context's block
                             with m.If(~rcvr_is_object):
                                 m.d.comb += [addr.eq(stack_word(1)), wdata.eq(rcvr[:16]), we.eq(1)]
-                                retire(sp.eq(stack_word(1)), new_top=rcvr[:16])
+                                retire(sp.eq(stack_word(1)), pushed=True, new_top=rcvr[:16])
                             with m.Elif(frame_of(rcvr) != frame_of(ctx)):
                                 encode(rcvr, frame_of(ctx), "PUSH_WRITE")
                             with m.Else():
                                 m.d.comb += [addr.eq(stack_word(1)), wdata.eq(rcvr[:lb]), we.eq(1)]
-                                retire(sp.eq(stack_word(1)), new_top=rcvr[:lb])
+                                retire(sp.eq(stack_word(1)), pushed=True, new_top=rcvr[:lb])
                         with m.Else():
                             value = Signal(16)
                             with m.Switch(instr.constant):
@@ -809,7 +857,7 @@ class ExecutionCore(wiring.Component):
                                     with m.Case(k):
                                         m.d.comb += value.eq(w)
                             m.d.comb += [addr.eq(stack_word(1)), wdata.eq(value), we.eq(1)]
-                            retire(sp.eq(stack_word(1)), new_top=value)
+                            retire(sp.eq(stack_word(1)), pushed=True, new_top=value)
                     with m.Case(Kind.STORE_TEMPORARY):
                         store(object_word(home, TEMP0 + instr.index), home, dirty=False)
                     with m.Case(Kind.STORE_RECEIVER_VARIABLE):
@@ -821,7 +869,7 @@ class ExecutionCore(wiring.Component):
                         retire(sp.eq(stack_word(-1)))
                     with m.Case(Kind.DUPLICATE):
                         m.d.comb += [addr.eq(stack_word(1)), wdata.eq(top), we.eq(1)]
-                        retire(sp.eq(stack_word(1)), new_top=top)
+                        retire(sp.eq(stack_word(1)), pushed=True, new_top=top)
                     with m.Case(Kind.JUMP):
                         retire(jump=instr.offset, top_kept=1)
                     with m.Case(Kind.JUMP_IF):
@@ -834,8 +882,11 @@ class ExecutionCore(wiring.Component):
                         with m.If(Cat(*(instr.special == i for i in SPECIAL_ALU)).any() |
                                   is_divide |
                                   (instr.special == SPECIAL_IDENTITY)):
-                            m.d.comb += addr.eq(stack_word(-1))
-                            m.next = "BINARY"
+                            with m.If(second_valid):
+                                binary(second)
+                            with m.Else():
+                                m.d.comb += addr.eq(stack_word(-1))
+                                m.next = "BINARY"
                         with m.Elif(instr.special == SPECIAL_CLASS):
                             # Blue Book primitiveClass: the receiver's class index
                             # as for a send, then the dispatch table's entry
@@ -948,7 +999,7 @@ class ExecutionCore(wiring.Component):
                 m.next = "PUSH_WRITE"
             with m.State("PUSH_WRITE"):
                 m.d.comb += [addr.eq(stack_word(1)), wdata.eq(t_word), we.eq(1)]
-                retire(sp.eq(stack_word(1)), new_top=t_word)
+                retire(sp.eq(stack_word(1)), pushed=True, new_top=t_word)
             with m.State("STORE_WRITE"):
                 m.d.comb += [addr.eq(store_addr), wdata.eq(t_word), we.eq(1)]
                 with m.If(store_dirty):
@@ -968,35 +1019,6 @@ class ExecutionCore(wiring.Component):
                     m.d.comb += addr.eq(value_addr)
                     m.d.sync += source.eq(a)
                     m.next = "PUSH_READ"
-            with m.State("BINARY"):
-                # the receiver (below the top) is on rdata; the argument is top
-                with m.If(instr.special == SPECIAL_IDENTITY):
-                    # both words are stored in the context's block: the same
-                    # object is the same word (one OutPointer per target, section 4)
-                    identical = Mux(rdata == top, F.TRUE, F.FALSE)
-                    m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(identical), we.eq(1)]
-                    retire(sp.eq(stack_word(-1)), new_top=identical)
-                if self.divider:
-                    with m.Elif(is_divide):
-                        m.d.comb += [divider.start.eq(1), divider.a.eq(rdata), divider.b.eq(top)]
-                        with m.Switch(instr.special):
-                            for index, op in SPECIAL_DIVIDE.items():
-                                with m.Case(index):
-                                    m.d.comb += divider.op.eq(op)
-                        m.next = "DIVIDE"
-                with m.Else():
-                    m.d.comb += [alu.a.eq(rdata), alu.b.eq(top)]
-                    with m.Switch(instr.special):
-                        for index, op in SPECIAL_ALU.items():
-                            with m.Case(index):
-                                m.d.comb += alu.op.eq(op)
-                    with m.If(alu.fail):
-                        # Blue Book: the primitive failed, so the selector is sent
-                        special_send(Halt.TRAP_PRIMITIVE)
-                    with m.Else():
-                        m.d.comb += [addr.eq(stack_word(-1)), wdata.eq(alu.result), we.eq(1)]
-                        retire(sp.eq(stack_word(-1)), new_top=alu.result)
-
             if self.divider:
                 with m.State("DIVIDE"):
                     with m.If(divider.done & divider.fail):
