@@ -540,6 +540,7 @@ class ExecutionCore(wiring.Component):
         m_nlits = Signal(6)
         new_ctx = Signal(abits)
         rcvr_word = Signal(16)           # the receiver's word on the sender's stack
+        rcvr_known = Signal()            # ... and its value (new_rcvr) held from EXECUTE
         # What the core knows of the active context when it activated it
         # (``ctx_fresh``): its size (``ctx_large``), and that it has not
         # escaped -- only thisContext and blockCopy: make it escape in hardware
@@ -618,9 +619,9 @@ class ExecutionCore(wiring.Component):
         ret_sp = Signal(abits - 1)
         put_byte = Signal(8)
 
-        def dispatch_lookup(cls):
+        def dispatch_lookup(cls, sel=selector):
             m.d.comb += [dispatch.lookup_valid.eq(1), dispatch.lookup_class.eq(cls),
-                         dispatch.lookup_selector.eq(selector)]
+                         dispatch.lookup_selector.eq(sel)]
             m.d.sync += class_index.eq(cls)
             m.next = "SEND_LOOKUP"
 
@@ -632,7 +633,22 @@ class ExecutionCore(wiring.Component):
             with m.Else():
                 m.d.comb += addr.eq(word_address(specials, instr.special * 2))
                 m.d.sync += selector_frame.eq(frame_of(specials))
+                known_receiver()
                 m.next = "SEND_SELECTOR"
+
+        def known_receiver():
+            """While the selector is read: the receiver of a send of 0 or 1
+            arguments is the stack top or the word below it, if the core
+            holds that word and it is near or immediate (``rcvr_known``), so
+            the send need not read it."""
+            word = Mux(nargs == 0, top, second)
+            ok = Signal()
+            m.d.comb += ok.eq(Mux(nargs == 0, top_valid, second_valid) & (nargs < 2) &
+                              ~far(word, frame_of(ctx)))
+            m.d.sync += rcvr_known.eq(ok)
+            with m.If(ok):
+                m.d.sync += [rcvr_word.eq(word), new_rcvr.eq(
+                    Mux(immediate(word), word, object_at(frame_of(ctx), word)))]
 
         def return_done():
             """Blue Book returnValue:to: completes: the sender is active."""
@@ -902,6 +918,7 @@ class ExecutionCore(wiring.Component):
                         with m.If(instr.nargs < 8):
                             m.d.comb += addr.eq(literal_word)
                             m.d.sync += selector_frame.eq(frame_of(method))
+                            known_receiver()
                             m.next = "SEND_SELECTOR"
                         with m.Else():
                             trap(Halt.TRAP_BYTECODE)
@@ -1030,14 +1047,21 @@ class ExecutionCore(wiring.Component):
             # --- send: Blue Book sendSelector:argumentCount: ----------------------
             def selector_found(value):
                 m.d.sync += selector.eq(value)
-                m.d.comb += addr.eq(stack_word(-nargs))
                 with m.If(immediate(value)):
                     trap(Halt.TRAP_BYTECODE)
+                with m.Elif(rcvr_known):
+                    receiver_class(new_rcvr, value)
                 with m.Else():
+                    m.d.comb += addr.eq(stack_word(-nargs))
                     m.next = "SEND_RECEIVER"
 
             def receiver_found(value):
                 m.d.sync += new_rcvr.eq(value)
+                receiver_class(value, selector)
+
+            def receiver_class(value, sel):
+                """Blue Book fetchClassOf: the receiver's class index, and the
+                dispatch table's entry for it and ``sel``."""
                 with m.If(instr.to_super & (instr.kind == Kind.SEND)):
                     # Blue Book sendSelectorToSuperclass: the method class's
                     # superclass index, from the dispatch table's entry
@@ -1046,13 +1070,13 @@ class ExecutionCore(wiring.Component):
                                  dispatch.lookup_selector.eq(method)]
                     m.next = "SEND_SUPER"
                 with m.Elif(value[0]):
-                    dispatch_lookup(F.CLASS_INDEX["SmallInteger"])
+                    dispatch_lookup(F.CLASS_INDEX["SmallInteger"], sel)
                 with m.Elif(value == F.NIL):
-                    dispatch_lookup(F.CLASS_INDEX["UndefinedObject"])
+                    dispatch_lookup(F.CLASS_INDEX["UndefinedObject"], sel)
                 with m.Elif(value == F.TRUE):
-                    dispatch_lookup(F.CLASS_INDEX["True"])
+                    dispatch_lookup(F.CLASS_INDEX["True"], sel)
                 with m.Elif(value == F.FALSE):
-                    dispatch_lookup(F.CLASS_INDEX["False"])
+                    dispatch_lookup(F.CLASS_INDEX["False"], sel)
                 with m.Elif(immediate(value)):
                     trap(Halt.TRAP_BYTECODE)
                 with m.Else():
