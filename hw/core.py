@@ -109,17 +109,24 @@ class ExecutionCore(wiring.Component):
     :param allocation: primitives 70, 71 and 80 (``basicNew``, ``basicNew:``,
         ``blockCopy:``) in hardware (:class:`~blocktalk.hw.allocator.Allocator`);
         without it they trap (``TRAP_METHOD``) and ``hash`` stays as loaded.
+    :param caches: beside the code word and the stack top, the core keeps the
+        word below the top, one free-context list head, what it knows of the
+        context it activated and of that context's sender, and a send's
+        receiver when it holds its word: sends, returns and SmallInteger
+        sends with fewer SRAM reads (docs/architecture.md section 14 gives
+        the cycles and LUTs of each); without them the same bytecodes read.
     """
 
     def __init__(self, sram_size=65536, block_size=F.DEFAULT_BLOCK_SIZE, sram_init=(),
                  spram=False, memory="internal", dispatch_entries=256, cache_entries=64,
-                 divider=True, allocation=True):
+                 divider=True, allocation=True, caches=True):
         check_sram_size(sram_size, block_size)
-        for name, flag in (("divider", divider), ("allocation", allocation)):
+        for name, flag in (("divider", divider), ("allocation", allocation), ("caches", caches)):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be True or False, not {flag!r}")
         self.divider = divider
         self.allocation = allocation
+        self.caches = caches
         for name, n in (("dispatch_entries", dispatch_entries), ("cache_entries", cache_entries)):
             if not isinstance(n, int) or n < 16 or n > 4096 or n & (n - 1):
                 raise ValueError(f"{name} must be a power of two from 16 to 4096, not {n!r}")
@@ -382,6 +389,11 @@ class ExecutionCore(wiring.Component):
         with m.If(running):
             m.d.sync += self.cycles.eq(self.cycles + 1)
 
+        def cached(condition):
+            """``condition`` on a cache's state: constant false without the
+            caches, so that synthesis drops what depends on it."""
+            return condition if self.caches else Const(0, 1)
+
         def trap(reason, key_hi=None, key=None):
             """Stop before the bytecode: registers as they were (precise)."""
             m.d.sync += [self.reason.eq(reason), running.eq(0)]
@@ -415,7 +427,7 @@ class ExecutionCore(wiring.Component):
                 m.d.sync += top_valid.eq(top_valid & top_kept)
             else:
                 m.d.sync += top_valid.eq(0)
-            if pushed:
+            if pushed and self.caches:
                 m.d.sync += [second.eq(top), second_valid.eq(top_valid)]
             elif top_kept is not None:
                 m.d.sync += second_valid.eq(second_valid & top_kept)
@@ -471,7 +483,7 @@ class ExecutionCore(wiring.Component):
                 import_lookup(word, src, src, 1, cont)
             with m.Else():
                 m.d.sync += [t_value.eq(value), t_word.eq(word)]
-                if then is None:
+                if then is None or not self.caches:
                     m.next = cont
                 else:
                     then(value)
@@ -641,6 +653,8 @@ class ExecutionCore(wiring.Component):
             arguments is the stack top or the word below it, if the core
             holds that word and it is near or immediate (``rcvr_known``), so
             the send need not read it."""
+            if not self.caches:
+                return
             word = Mux(nargs == 0, top, second)
             ok = Signal()
             m.d.comb += ok.eq(Mux(nargs == 0, top_valid, second_valid) & (nargs < 2) &
@@ -759,9 +773,11 @@ class ExecutionCore(wiring.Component):
                                           F.BH_FREE_SMALL_CONTEXTS))
 
         def head_known(frame, large):
-            return fc_valid & (fc_frame == frame) & (fc_large == large)
+            return cached(fc_valid & (fc_frame == frame) & (fc_large == large))
 
         def remember_head(frame, large, word, head_addr):
+            if not self.caches:
+                return
             m.d.sync += [fc_valid.eq(1), fc_frame.eq(frame), fc_large.eq(large),
                          fc_head.eq(word), fc_head_addr.eq(head_addr), fc_link_valid.eq(0)]
 
@@ -898,7 +914,7 @@ class ExecutionCore(wiring.Component):
                         with m.If(Cat(*(instr.special == i for i in SPECIAL_ALU)).any() |
                                   is_divide |
                                   (instr.special == SPECIAL_IDENTITY)):
-                            with m.If(second_valid):
+                            with m.If(cached(second_valid)):
                                 binary(second)
                             with m.Else():
                                 m.d.comb += addr.eq(stack_word(-1))
@@ -929,7 +945,7 @@ class ExecutionCore(wiring.Component):
                     with m.Case(Kind.RETURN):
                         # Blue Book returnBytecode: 120-124 from a method
                         # (home is the context), 125 a block's value to its caller
-                        with m.If(~instr.from_block & ctx_fresh & rs_valid):
+                        with m.If(~instr.from_block & cached(ctx_fresh & rs_valid)):
                             # Blue Book returnValue:to: from a context the core
                             # activated, to the sender as that left it: the
                             # writes only (RET_FREE_HEAD on)
@@ -1049,7 +1065,7 @@ class ExecutionCore(wiring.Component):
                 m.d.sync += selector.eq(value)
                 with m.If(immediate(value)):
                     trap(Halt.TRAP_BYTECODE)
-                with m.Elif(rcvr_known):
+                with m.Elif(cached(rcvr_known)):
                     receiver_class(new_rcvr, value)
                 with m.Else():
                     m.d.comb += addr.eq(stack_word(-nargs))
@@ -1144,19 +1160,19 @@ class ExecutionCore(wiring.Component):
                                                    new_method[:lb], exports.method[:16]))
                     large = hv[6]
                     known = head_known(alloc_frame, large)
-                    cached = object_at(alloc_frame, fc_head)
+                    head = object_at(alloc_frame, fc_head)
                     with m.If(known & (fc_head == 0)):
                         fresh_context(large)
                     with m.Elif(known & fc_link_valid):
                         # pop the known head: one write, no reads
-                        m.d.sync += new_ctx.eq(cached)
+                        m.d.sync += new_ctx.eq(head)
                         m.d.comb += [addr.eq(free_list(alloc_frame, large)),
                                      wdata.eq(fc_link), we.eq(1)]
                         remember_head(alloc_frame, large, fc_link, fc_head_addr)
                         m.next = "ACT_W_SENDER"
                     with m.Elif(known):
-                        m.d.sync += new_ctx.eq(cached)
-                        m.d.comb += addr.eq(word_address(cached, F.CTX_SENDER))
+                        m.d.sync += new_ctx.eq(head)
+                        m.d.comb += addr.eq(word_address(head, F.CTX_SENDER))
                         m.next = "ACT_LINK"
                     with m.Else():
                         m.d.comb += addr.eq(free_list(alloc_frame, large))
@@ -1582,10 +1598,12 @@ class ExecutionCore(wiring.Component):
             with m.State("ACT_SAVE_SP"):
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_STACKP)), we.eq(1),
                              wdata.eq(small(sp - nargs - 1 - (ctx >> 1) - CTX_WORD_OFFSET))]
+                # the new context is fresh, and its sender as this leaves it
+                known = [ctx_fresh.eq(1), ctx_large.eq(m_large), rs_valid.eq(home == ctx),
+                         r_sender.eq(ctx), r_method.eq(method), r_rcvr.eq(rcvr),
+                         r_stackp.eq(wdata), r_self.eq(rcvr_word)] if self.caches else []
                 retire(ctx.eq(new_ctx), home.eq(new_ctx), method.eq(new_method),
-                       rcvr.eq(new_rcvr), ctx_fresh.eq(1), ctx_large.eq(m_large),
-                       rs_valid.eq(home == ctx), r_sender.eq(ctx), r_method.eq(method),
-                       r_rcvr.eq(rcvr), r_stackp.eq(wdata), r_self.eq(rcvr_word),
+                       rcvr.eq(new_rcvr), *known,
                        sp.eq((new_ctx >> 1) + CTX_WORD_OFFSET + m_ntemps),
                        next_ip=(m_nlits + 1) * 2)
 
@@ -1594,7 +1612,7 @@ class ExecutionCore(wiring.Component):
                 """Blue Book: a context that never escaped dies on return.  One
                 the core activated and saw no escape of is recycled without
                 reading its size and receiver-map words."""
-                with m.If(ctx_fresh):
+                with m.If(cached(ctx_fresh)):
                     m.d.sync += [recycle.eq(1), old_size.eq(Mux(
                         ctx_large, F.LARGE_CONTEXT_FIELDS + 3, F.SMALL_CONTEXT_FIELDS + 3))]
                     free_list_head(ctx_large)
@@ -1707,7 +1725,8 @@ class ExecutionCore(wiring.Component):
                              we.eq(1)]
                 # the returned context is the head now, linked to the old head
                 remember_head(frame_of(ctx), large, ctx[:lb], free_list(frame_of(ctx), large))
-                m.d.sync += fc_link_valid.eq(1)
+                if self.caches:
+                    m.d.sync += fc_link_valid.eq(1)
                 return_done()
 
             # --- the translation caches -------------------------------------------

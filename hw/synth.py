@@ -24,7 +24,7 @@ UNITS = {
     "allocator": ("blocktalk.hw.allocator", "Allocator"),
     "divider": ("blocktalk.hw.divider", "SmallIntegerDivider"),
     "core": ("blocktalk.hw.core", "ExecutionCore"),
-    # the core without its optional units (divider, allocation): what the
+    # the core without its optional units (divider, allocation, caches): what the
     # iCE40 UP5K's 5,280 LUTs hold
     "core-lean": ("blocktalk.hw.core", "ExecutionCore"),
     # clusters of full cores with 64 KB of SRAM each behind one host port
@@ -53,7 +53,8 @@ def unit(name, target="ecp5"):
         return component(int(name[len("cluster"):]), 65536, local_sram=True,
                          spram=target == "ice40")
     if name == "core-lean":
-        return component(spram=target == "ice40", divider=False, allocation=False)
+        return component(spram=target == "ice40", divider=False, allocation=False,
+                         caches=False)
     return component()
 
 

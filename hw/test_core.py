@@ -128,12 +128,16 @@ def test_cycles_per_bytecode_class():
     cycle decodes and starts the bytecode (a fetch cycle before it unless the
     bytecode is in the code word already read, a stack-top read unless the top
     is in its register): see architecture.md section 14.  A push of a
-    constant from the latched code word takes one cycle."""
+    constant from the latched code word takes one cycle; with the caches, an
+    addition of two words just pushed needs no read either."""
     run, regs, sram = start(SUM_TO_100, [100])
     rtl = rtl_run(regs, sram)
     gaps = [b - a for a, b in zip(rtl["retire_cycles"], rtl["retire_cycles"][1:])]
     assert all(1 <= g <= 6 for g in gaps) and 1 in gaps
-    assert 2.2 <= rtl["cycles"] / len(rtl["retired"]) <= 2.5
+    assert 2.0 <= rtl["cycles"] / len(rtl["retired"]) <= 2.3
+    plain = rtl_run(regs, sram, caches=False)
+    assert plain["retired"] == rtl["retired"]
+    assert 2.3 <= plain["cycles"] / len(plain["retired"]) <= 2.5
 
 
 @pytest.fixture(scope="session")
@@ -166,6 +170,7 @@ def test_verilator_runs_the_loop_like_the_software_core(verilator_model):
     ({"memory": "dram"}, ValueError, r"^memory must be 'internal' or 'external', not 'dram'$"),
     ({"divider": 1}, TypeError, r"^divider must be True or False, not 1$"),
     ({"allocation": "yes"}, TypeError, r"^allocation must be True or False, not 'yes'$"),
+    ({"caches": None}, TypeError, r"^caches must be True or False, not None$"),
 ])
 def test_constructor_arguments_are_checked(kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -176,5 +181,6 @@ def test_the_core_without_divider_or_allocation_still_runs_the_loop():
     """The optional units (``divider``, ``allocation``) leave the rest alone."""
     run, regs, sram = start(SUM_TO_100, [100])
     full = rtl_run(regs, sram)
-    small = rtl_run(regs, sram, divider=False, allocation=False)
-    assert small["retired"] == full["retired"] and small["cycles"] == full["cycles"]
+    small = rtl_run(regs, sram, divider=False, allocation=False, caches=False)
+    assert small["retired"] == full["retired"] and small["result"] == full["result"]
+    assert small["cycles"] == rtl_run(regs, sram, caches=False)["cycles"]

@@ -221,3 +221,19 @@ def test_double_extended_sends_run_on_the_rtl_core():
     value, retired = run_counting_retired(m)
     assert value == F.smallint(9 * 2 + 11 * 3)
     assert retired.get(132, 0) >= 30
+
+
+def test_the_core_without_caches_agrees_in_lockstep():
+    """``ExecutionCore(caches=False)`` (the iCE40 UP5K build) takes the reading
+    paths the caches skip: sends, returns, blocks and recursion through the
+    software core's recycled contexts, checked bytecode by bytecode."""
+    from blocktalk.hw.verilated import VerilatedCluster, build_model
+    bs = F.DEFAULT_BLOCK_SIZE
+    sram = F.default_sram_size(bs)
+    cluster = VerilatedCluster(build_model(sram, bs, caches=False), sram // 2, sram // bs)
+    m = Machine([("<t>", "(1 to: 10) inject: 0 into: [:a :i | a + i benchFib]!\n")],
+                engine="cosim", cluster=cluster)
+    assert m.run_doits() == F.smallint(sum(_bench_fibs(10)))
+    stats = m.stats.engine
+    assert stats["lockstep_checked"] > 0.9 * m.stats.bytecodes
+    assert stats["rtl_runs_kept"] > 0

@@ -83,15 +83,17 @@ def ports_header(cores):
     return "\n".join(lines) + "\n"
 
 
-def build_model(sram_size, block_size, cores=1, build_root=None):
-    """Build (or reuse) the shared library of a cluster of ``cores`` cores;
-    answers its path."""
+def build_model(sram_size, block_size, cores=1, build_root=None, caches=True):
+    """Build (or reuse) the shared library of a cluster of ``cores`` cores
+    (``caches``: :class:`~blocktalk.hw.core.ExecutionCore`'s option); answers
+    its path."""
     nframes = sram_size // block_size
     if nframes > MAX_FRAMES:
         raise ValueError(f"the RTL core holds at most {MAX_FRAMES} frames: {sram_size} bytes "
                          f"of {block_size}-byte blocks are {nframes}")
     cluster = CoreCluster(cores, sram_size, block_size, core_module=TOP)
-    text = (verilog.convert(ExecutionCore(sram_size, block_size, memory="external"), name=TOP)
+    core = ExecutionCore(sram_size, block_size, memory="external", caches=caches)
+    text = (verilog.convert(core, name=TOP)
             + verilog.convert(cluster, name="top"))
     header = ports_header(cores)
     with locked_build_dir(text + HARNESS.read_text() + header, "lib-", build_root) as build_dir:
