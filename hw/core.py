@@ -1010,7 +1010,15 @@ class ExecutionCore(wiring.Component):
                              ext2.eq(Mux(ip[0], rdata[:8], rdata[8:])), code_latch.eq(rdata),
                              code_latch_addr.eq(code_word + 1), code_latch_valid.eq(1),
                              decoded.eq(1)]
-                with m.If(needs_top & ~top_valid):
+                # a jump needs nothing more than its extension byte: it
+                # completes here rather than in another EXECUTE cycle
+                boolean = (top == F.TRUE) | (top == F.FALSE)
+                with m.If(instr.kind == Kind.JUMP):
+                    retire(jump=instr.offset, top_kept=1)
+                with m.Elif((instr.kind == Kind.JUMP_IF) & top_valid & boolean):
+                    taken = (top == F.TRUE) == instr.on_true
+                    retire(sp.eq(stack_word(-1)), jump=Mux(taken, instr.offset, 0))
+                with m.Elif(needs_top & ~top_valid):
                     m.d.comb += addr.eq(sp)
                     m.next = "TOP"
                 with m.Else():
@@ -1734,7 +1742,13 @@ class ExecutionCore(wiring.Component):
                 with m.If(imports.hit):
                     target = imports.method
                     m.d.sync += t_value.eq(target)
-                    with m.If(t_decode):
+                    with m.If(t_decode & cached(rcvr_known) &
+                              (t_cont == CONTINUATIONS.index("SEND_RECEIVER_READ"))):
+                        # a far selector, the receiver held: the dispatch
+                        # lookup starts as the selector arrives
+                        m.d.sync += selector.eq(target)
+                        receiver_class(new_rcvr, target)
+                    with m.Elif(t_decode):
                         resume()
                     with m.Elif(frame_of(target) == t_dst):
                         m.d.sync += t_word.eq(target[:lb])
