@@ -35,9 +35,13 @@ SB_SPRAM256KA.  With ``memory="internal"`` the core owns it (an
 ``mem_*`` port leaves the core, so that a C++ simulation can serve it from the
 software core's own SRAM buffer (:mod:`blocktalk.hw.verilated`).
 
-One state machine: a fetch (skipped when the bytecode is in the code word
-read last), a decode, a stack-top read (skipped when the top is in its
-register), then one state per memory access of the bytecode.  The states of
+One state machine: ``EXECUTE`` decodes a bytecode and starts it in one
+cycle, after a fetch cycle unless the bytecode is in the code word read last,
+and after an extension or stack-top read only when the bytecode needs one;
+then one state per memory access of the bytecode.  Copies of SRAM words in
+registers (the stack top and the word below it, a free-context list head,
+the active context and its sender as the core activated them) save reads;
+a write by another path, or a new run without ``keep``, forgets them.  The states of
 each Blue Book routine are named after it; one adder forms object addresses,
 one stack addresses, and one comparator checks OutPointer regions, so each
 state names its operands instead of building its own.
