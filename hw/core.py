@@ -1746,13 +1746,7 @@ class ExecutionCore(wiring.Component):
                 with m.If(imports.hit):
                     target = imports.method
                     m.d.sync += t_value.eq(target)
-                    with m.If(t_decode & cached(rcvr_known) &
-                              (t_cont == CONTINUATIONS.index("SEND_RECEIVER_READ"))):
-                        # a far selector, the receiver held: the dispatch
-                        # lookup starts as the selector arrives
-                        m.d.sync += selector.eq(target)
-                        receiver_class(new_rcvr, target)
-                    with m.Elif(t_decode):
+                    with m.If(t_decode):
                         resume()
                     with m.Elif(frame_of(target) == t_dst):
                         m.d.sync += t_word.eq(target[:lb])
