@@ -315,6 +315,12 @@ class ExecutionCore(wiring.Component):
             """The core address of near pointer ``word`` of ``frame``."""
             return Cat(word[:lb], frame)
 
+        def value_of(word, frame):
+            """The value of stored ``word`` of ``frame`` if it is immediate or near."""
+            value = Signal(vbits)
+            m.d.comb += value.eq(Mux(immediate(word), word, object_at(frame, word)))
+            return value
+
         # One adder forms every object address: a state names the object and
         # the word offset (header words 0-2, body from 3) it reads or writes.
         oa_base = Signal(abits)
@@ -481,8 +487,7 @@ class ExecutionCore(wiring.Component):
             calls ``then(t_value)``): a cycle saved on each step of sends and
             returns, for a second copy of a few small continuations."""
             is_far = far(word, src)
-            value = Signal(vbits)
-            m.d.comb += value.eq(Mux(immediate(word), word, object_at(src, word)))
+            value = value_of(word, src)
             with m.If(is_far):
                 import_lookup(word, src, src, 1, cont)
             with m.Else():
@@ -591,6 +596,16 @@ class ExecutionCore(wiring.Component):
         r_stackp = Signal(16)
         r_self = Signal(16)              # the context's receiver word
         r_watch = Signal(abits - 1)      # SRAM word address of the sender's pc
+        # The word a return answers: the stack top (124, 125), a constant, or
+        # self (120), whose word is the context's receiver field: ``r_self``
+        # when the core activated the context, else read in RET_SELF.
+        return_value = Signal(16)
+        return_constant = Signal(16)
+        with m.Switch(instr.constant):
+            for k, w in enumerate((0, F.TRUE, F.FALSE, F.NIL)):
+                with m.Case(k):
+                    m.d.comb += return_constant.eq(w if k else r_self)
+        m.d.comb += return_value.eq(Mux(instr.top, top, return_constant))
         counter = Signal(6)
         selector_frame = Signal(self.fbits)
         special_nargs = Signal(2)
@@ -624,6 +639,8 @@ class ExecutionCore(wiring.Component):
         value_word = Signal(16)
         recycle = Signal()
         old_size = Signal(16)
+        ret_large = Signal()             # the returning context is a large one
+        m.d.comb += ret_large.eq(old_size != F.SMALL_CONTEXT_FIELDS + 3)
         prim = Signal(8)
         obj_words = Signal(16)
         obj_fmt = Signal(3)
@@ -665,8 +682,7 @@ class ExecutionCore(wiring.Component):
                               ~far(word, frame_of(ctx)))
             m.d.sync += rcvr_known.eq(ok)
             with m.If(ok):
-                m.d.sync += [rcvr_word.eq(word), new_rcvr.eq(
-                    Mux(immediate(word), word, object_at(frame_of(ctx), word)))]
+                m.d.sync += [rcvr_word.eq(word), new_rcvr.eq(value_of(word, frame_of(ctx)))]
 
         def return_done():
             """Blue Book returnValue:to: completes: the sender is active."""
@@ -784,6 +800,13 @@ class ExecutionCore(wiring.Component):
                 return
             m.d.sync += [fc_valid.eq(1), fc_frame.eq(frame), fc_large.eq(large),
                          fc_head.eq(word), fc_head_addr.eq(head_addr), fc_link_valid.eq(0)]
+
+        def recycle_fresh_context():
+            """A returning context the core activated and saw no escape of is
+            recycled: its size is known, and its receiver map is nil."""
+            m.d.sync += [recycle.eq(1), old_size.eq(Mux(
+                ctx_large, F.LARGE_CONTEXT_FIELDS + 3, F.SMALL_CONTEXT_FIELDS + 3))]
+            free_list_head(ctx_large)
 
         def free_list_head(large):
             """The head of the returning context's free list: read, unless
@@ -953,19 +976,11 @@ class ExecutionCore(wiring.Component):
                             # Blue Book returnValue:to: from a context the core
                             # activated, to the sender as that left it: the
                             # writes only (RET_FREE_HEAD on)
-                            constant = Signal(16)
-                            with m.Switch(instr.constant):
-                                for k, w in enumerate((0, F.TRUE, F.FALSE, F.NIL)):
-                                    with m.Case(k):
-                                        m.d.comb += constant.eq(w if k else r_self)
                             m.d.sync += [sender.eq(r_sender), ret_home.eq(r_sender),
                                          new_method.eq(r_method), new_rcvr.eq(r_rcvr),
                                          ret_pc.eq(r_pc), ret_stackp.eq(r_stackp),
-                                         value_word.eq(Mux(instr.top, top, constant)),
-                                         recycle.eq(1), old_size.eq(Mux(
-                                             ctx_large, F.LARGE_CONTEXT_FIELDS + 3,
-                                             F.SMALL_CONTEXT_FIELDS + 3))]
-                            free_list_head(ctx_large)
+                                         value_word.eq(return_value)]
+                            recycle_fresh_context()
                         with m.Elif(instr.from_block | (home == ctx)):
                             m.d.comb += addr.eq(word_address(ctx, F.CTX_SENDER))
                             m.next = "RETURN"
@@ -984,10 +999,9 @@ class ExecutionCore(wiring.Component):
                 m.d.comb += [latch_hit.eq(fresh & code_latch_valid &
                                           (code_latch_addr == code_word)),
                              in_decode.eq(~decoded & (fetched | latch_hit))]
-                with m.If(decoded | fetched | latch_hit):
-                    with m.If(~decoded):
-                        m.d.sync += [bytecode.eq(arriving), ext1.eq(code_data[:8])]
-                    with m.If(fetched & ~decoded):
+                with m.If(in_decode):
+                    m.d.sync += [bytecode.eq(arriving), ext1.eq(code_data[:8])]
+                    with m.If(fetched):
                         m.d.comb += latch_load.eq(1)
                         m.d.sync += [code_latch.eq(rdata), code_latch_addr.eq(code_word),
                                      code_latch_valid.eq(1)]
@@ -1568,7 +1582,7 @@ class ExecutionCore(wiring.Component):
                 # is linked through the sender field; the header stays a
                 # MethodContext's, so popping it is one write.
                 m.d.comb += [addr.eq(free_list(alloc_frame, m_large)), wdata.eq(rdata), we.eq(1)]
-                remember_head(alloc_frame, m_large, rdata, free_list(alloc_frame, m_large))
+                remember_head(alloc_frame, m_large, rdata, addr)
                 m.next = "ACT_W_SENDER"
             # A recycled context is not cleared (docs/architecture.md, "Context
             # recycling"): only the fields a method reads are written.  Its
@@ -1625,9 +1639,7 @@ class ExecutionCore(wiring.Component):
                 the core activated and saw no escape of is recycled without
                 reading its size and receiver-map words."""
                 with m.If(cached(ctx_fresh)):
-                    m.d.sync += [recycle.eq(1), old_size.eq(Mux(
-                        ctx_large, F.LARGE_CONTEXT_FIELDS + 3, F.SMALL_CONTEXT_FIELDS + 3))]
-                    free_list_head(ctx_large)
+                    recycle_fresh_context()
                 with m.Else():
                     m.d.comb += addr.eq(object_word(ctx, 0))
                     m.next = "RET_SIZE"
@@ -1680,12 +1692,7 @@ class ExecutionCore(wiring.Component):
                                     new_rcvr, sender, F.CTX_STACKP, "RET_STACKP")
             with m.State("RET_STACKP"):
                 m.d.sync += ret_stackp.eq(rdata)
-                # the value: the stack top (124, 125), a constant, or self (120),
-                # whose word in this frame is the context's receiver field
-                with m.Switch(instr.constant):
-                    for k, w in enumerate((0, F.TRUE, F.FALSE, F.NIL)):
-                        with m.Case(k):
-                            m.d.sync += value_word.eq(Mux(instr.top, top, w))
+                m.d.sync += value_word.eq(return_value)
                 with m.If(~instr.top & (instr.constant == 0)):
                     m.d.comb += addr.eq(word_address(ctx, F.CTX_RECEIVER))
                     m.next = "RET_SELF"
@@ -1704,15 +1711,14 @@ class ExecutionCore(wiring.Component):
                 size_ok = (old_size == F.SMALL_CONTEXT_FIELDS + 3) | \
                     (old_size == F.LARGE_CONTEXT_FIELDS + 3)
                 m.d.sync += recycle.eq((ctx == home) & (rdata == F.NIL) & size_ok)
-                free_list_head(old_size != F.SMALL_CONTEXT_FIELDS + 3)
+                free_list_head(ret_large)
             with m.State("RET_FREE_HEAD"):
                 # the sender field: nil, or the free-list link if it is recycled
-                large = old_size != F.SMALL_CONTEXT_FIELDS + 3
                 head = Mux(head_cached, fc_head, rdata)
                 m.d.comb += [addr.eq(word_address(ctx, F.CTX_SENDER)), we.eq(1),
                              wdata.eq(Mux(recycle, head, F.NIL))]
                 with m.If(~head_cached):
-                    remember_head(frame_of(ctx), large, rdata, free_list(frame_of(ctx), large))
+                    remember_head(frame_of(ctx), ret_large, rdata, free_list(frame_of(ctx), ret_large))
                 with m.If(recycle):
                     m.d.sync += [fc_link.eq(head), fc_link_addr.eq(addr), fc_link_valid.eq(0)]
                 m.next = "RET_W_PC"
@@ -1732,11 +1738,10 @@ class ExecutionCore(wiring.Component):
                 with m.Else():
                     return_done()
             with m.State("RET_W_HEAD"):
-                large = old_size != F.SMALL_CONTEXT_FIELDS + 3
-                m.d.comb += [addr.eq(free_list(frame_of(ctx), large)), wdata.eq(ctx[:lb]),
+                m.d.comb += [addr.eq(free_list(frame_of(ctx), ret_large)), wdata.eq(ctx[:lb]),
                              we.eq(1)]
                 # the returned context is the head now, linked to the old head
-                remember_head(frame_of(ctx), large, ctx[:lb], free_list(frame_of(ctx), large))
+                remember_head(frame_of(ctx), ret_large, ctx[:lb], addr)
                 if self.caches:
                     m.d.sync += fc_link_valid.eq(1)
                 return_done()

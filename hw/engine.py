@@ -209,11 +209,11 @@ class RTLCore(Core):
                 rtl_hash = regs[11]
                 regs = regs[:6]
                 self._rtl_left = tuple(regs)
-                if self.lockstep:
-                    left = sram_words(self.mem.mem)
                 if self.lockstep and reason == Halt.STOPPED and retired:
-                    self._check_against_software(before, regs, rtl_hash)
+                    left = self._check_against_software(before, regs, rtl_hash)
                     keep = True
+                elif self.lockstep:
+                    left = sram_words(self.mem.mem)
                 self.hash_state = rtl_hash
                 if reason == Halt.RETURNED:
                     retired -= 1          # the software core performs the final return
@@ -227,8 +227,10 @@ class RTLCore(Core):
                 # Two keys of one bytecode sharing an entry would evict each
                 # other for ever: after a few fills the software core steps in.
                 if fills < 4 and self._fill(reason, key_hi, key):
+                    # the fills from the software core's dictionaries alone
+                    # (not those that read objects) leave SRAM as it was
                     keep = reason in (Halt.TRAP_IMPORT, Halt.TRAP_EXPORT) or (
-                        reason == Halt.TRAP_LOOKUP and key and key_hi)
+                        reason == Halt.TRAP_LOOKUP and key != 0 and key_hi != 0)
                     fills += 1
                     stats.count("rtl_fill_" + reason.name[5:].lower())
                     continue
@@ -267,7 +269,8 @@ class RTLCore(Core):
         """Execute the bytecode the RTL core just retired again on the software
         core, from the state before it, and compare.  A bytecode the software
         core traps on (say ``==`` on a far reference, which it resolves while
-        the RTL core compares words) is left as the RTL core did it."""
+        the RTL core compares words) is left as the RTL core did it.  Answers the SRAM as the RTL core
+        left it (which it is again afterwards)."""
         m = self.mem.mem
         rtl_mem = sram_words(m)
         m[:] = before
@@ -278,7 +281,7 @@ class RTLCore(Core):
         except Trap:
             m[:] = rtl_mem
             self.stats.count("lockstep_software_trapped")
-            return
+            return rtl_mem
         soft = (self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp, self.hash_state)
         regs = tuple(regs) + (rtl_hash,)
         if soft != regs or m != rtl_mem:
@@ -297,6 +300,7 @@ class RTLCore(Core):
         self.ctx, self.home, self.method, self.rcvr, self.ip, self.sp = start
         self.stats.count("lockstep_checked")
         m[:] = rtl_mem
+        return rtl_mem
 
     def _take_registers(self, regs, dirty):
         ctx, home, method, rcvr, ip, sp = regs
