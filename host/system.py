@@ -40,7 +40,7 @@ CHUNK = 250
 #: modelled cycles of a bytecode the RTL core does not execute (the trap into
 #: the firmware and the handler's dispatch), and of each firmware bytecode:
 #: the handlers still run on the software core, so they are charged what the
-#: RTL core averages on the kernel benchmarks (3.5-3.9 cycles per bytecode,
+#: RTL core averages on the kernel benchmarks (3.5-4.0 cycles per bytecode,
 #: ``make bench-rtl``; it was 6 when the core took 5.3-6.1)
 FALLBACK_CYCLES = 50
 FIRMWARE_CYCLES = 4
